@@ -1,0 +1,24 @@
+"""course_lib: the tested building blocks of the course *Deep Learning for Image Generation
+and Restoration*.
+
+Modules (each opens with what it is for and which notebooks use it):
+
+- ``course_lib.data``: MNIST and Fashion-MNIST loading, offline first; ``tf.data`` pipelines.
+- ``course_lib.runtime``: seeds, device report, ``tf.distribute`` strategy, budgets.
+- ``course_lib.training``: resumable ``fit`` and load-or-train of shipped weights.
+- ``course_lib.viz``: image grids, comparisons, training curves (figures, never ``plt.show``).
+- ``course_lib.exercises``: automatic checks of the learners' exercises.
+- ``course_lib.solutions``: the reference solutions those checks compare against.
+- ``course_lib.report``: headline numbers that the rendered course index collects.
+- ``course_lib.metrics``: image-quality and generative-model metrics.
+
+Importing the package does not import TensorFlow: submodules import it when they need it.
+"""
+
+import warnings
+
+__version__ = "0.1.0"
+
+# Keras warns on every fit() with a tf.data pipeline that its default shuffle=True is ignored;
+# the course's pipelines shuffle themselves, so the warning only distracts.
+warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")

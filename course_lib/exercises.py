@@ -1,0 +1,164 @@
+"""Automatic checks for the exercises in the notebooks.
+
+A learner writes a function in a notebook cell (the stub raises ``NotImplementedError``) and
+calls ``check("exercise_name", their_function)``. The check runs it and the hidden reference
+(:mod:`course_lib.solutions`) on freshly drawn random inputs and prints one verdict:
+**passed**, **not attempted yet** (the stub still raises), or **wrong** with the first failing
+case and a hint. It never raises, so a notebook with untouched stubs still runs top to bottom
+in CI. ``show_solution(name)`` prints the reference once the learner has tried.
+Introduced in notebook 00_welcome_and_setup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import textwrap
+from typing import Callable
+
+import numpy as np
+
+from course_lib import solutions
+from course_lib._checks import one_of
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    name: str
+    notebook: str
+    reference: Callable
+    make_case: Callable[[np.random.Generator], tuple]  # returns the positional arguments
+    hint: str
+    rtol: float = 1e-5
+    atol: float = 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    exercise: str
+    status: str  # "passed", "not attempted", "wrong"
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    if exercise.name in EXERCISES:
+        raise ValueError(f"exercise {exercise.name!r} is registered twice.")
+    EXERCISES[exercise.name] = exercise
+    return exercise
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}, dtype {value.dtype}"
+    return repr(value) if len(repr(value)) < 80 else type(value).__name__
+
+
+def compare(expected, actual, rtol: float, atol: float) -> str | None:
+    """``None`` when ``actual`` matches ``expected``; otherwise what differs, in words."""
+    if isinstance(expected, tuple):
+        if not isinstance(actual, tuple) or len(actual) != len(expected):
+            return f"expected a tuple of {len(expected)} values, got {_describe(actual)}"
+        for position, (want, got) in enumerate(zip(expected, actual)):
+            problem = compare(want, got, rtol, atol)
+            if problem:
+                return f"item {position}: {problem}"
+        return None
+    if hasattr(actual, "numpy"):
+        actual = actual.numpy()
+    expected_array, actual_array = np.asarray(expected), np.asarray(actual)
+    if actual_array.dtype == object:
+        return f"expected {_describe(expected)}, got {_describe(actual)}"
+    if expected_array.shape != actual_array.shape:
+        return f"expected shape {expected_array.shape}, got shape {actual_array.shape}"
+    if isinstance(expected, np.ndarray) and expected.dtype.kind == "f" and actual_array.dtype != expected.dtype:
+        return f"expected dtype {expected.dtype}, got dtype {actual_array.dtype}"
+    if not np.allclose(actual_array, expected_array, rtol=rtol, atol=atol, equal_nan=True):
+        difference = np.abs(actual_array.astype(np.float64) - expected_array.astype(np.float64))
+        return f"values differ (largest difference {difference.max():.4g})"
+    return None
+
+
+def check(name: str, function: Callable, *, num_cases: int = 5, seed: int | None = None,
+          verbose: bool = True) -> CheckResult:
+    """Check ``function`` against the reference of exercise ``name``; print and return the verdict."""
+    one_of(name, tuple(EXERCISES), "exercise")
+    exercise = EXERCISES[name]
+    rng = np.random.default_rng(seed)
+    result = None
+    for case in range(num_cases):
+        arguments = exercise.make_case(rng)
+        expected = exercise.reference(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
+        try:
+            actual = function(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
+        except NotImplementedError:
+            result = CheckResult(name, "not attempted",
+                                 f"⏳ {name}: not attempted yet. Replace `raise NotImplementedError` "
+                                 f"with your code and run this cell again.")
+            break
+        except Exception as error:  # the learner's code may fail in any way
+            result = CheckResult(name, "wrong",
+                                 f"❌ {name}: your function raised {type(error).__name__}: {error} "
+                                 f"(on arguments {', '.join(_describe(a) for a in arguments)}).\n"
+                                 f"   Hint: {exercise.hint}")
+            break
+        problem = compare(expected, actual, exercise.rtol, exercise.atol)
+        if problem:
+            result = CheckResult(name, "wrong",
+                                 f"❌ {name}: wrong on random case {case + 1} "
+                                 f"({', '.join(_describe(a) for a in arguments)}): {problem}.\n"
+                                 f"   Hint: {exercise.hint}")
+            break
+    if result is None:
+        result = CheckResult(name, "passed", f"✅ {name}: passed on {num_cases} random cases.")
+    if verbose:
+        print(result.message)
+    return result
+
+
+def show_solution(name: str) -> str:
+    """Print (and return) the reference solution of exercise ``name``."""
+    one_of(name, tuple(EXERCISES), "exercise")
+    source = textwrap.dedent(inspect.getsource(EXERCISES[name].reference))
+    print(source)
+    return source
+
+
+# ----------------------------------------------------------------- 00_welcome_and_setup
+
+def _raw_digits(rng: np.random.Generator) -> tuple:
+    batch, height, width = rng.integers(1, 6), rng.integers(4, 29), rng.integers(4, 29)
+    return (rng.integers(0, 256, size=(batch, height, width), dtype=np.uint8),)
+
+
+def _labels(rng: np.random.Generator) -> tuple:
+    num_classes = int(rng.integers(2, 12))
+    labels = rng.integers(0, num_classes, size=int(rng.integers(1, 200)))
+    return labels, num_classes
+
+
+def _images_and_labels(rng: np.random.Generator) -> tuple:
+    num_classes = int(rng.integers(2, 6))
+    labels = np.concatenate([np.arange(num_classes), rng.integers(0, num_classes, size=20)])
+    images = rng.random((len(labels), 6, 5, 1), dtype=np.float32)
+    return images, labels, num_classes
+
+
+register(Exercise("to_unit_range", "00_welcome_and_setup", solutions.to_unit_range, _raw_digits,
+                  "divide by 255 as float32, then add a channel axis with images[..., np.newaxis]."))
+register(Exercise("class_frequencies", "00_welcome_and_setup", solutions.class_frequencies, _labels,
+                  "np.bincount(labels, minlength=num_classes) counts every class, including "
+                  "classes that never occur; divide by the total."))
+register(Exercise("mean_image_per_class", "00_welcome_and_setup", solutions.mean_image_per_class,
+                  _images_and_labels,
+                  "select images[labels == label] for each label and average over axis 0; "
+                  "stack the results in label order."))

@@ -1,0 +1,42 @@
+"""Headline numbers: a notebook's key results, shown in the notebook and collected by the index.
+
+``headline("evaluator accuracy", 0.991, reference="clean held-out digits")`` displays one line
+and tags it with a machine-readable MIME type that ``scripts/render_course.py`` reads from the
+executed notebook to put the number on the course's index page. A headline always says what it
+should be read against (a floor, a baseline). Introduced in notebook 00_welcome_and_setup.
+"""
+
+from __future__ import annotations
+
+import math
+
+HEADLINE_MIME = "application/vnd.course.headline+json"
+
+
+def format_value(value: float, unit: str = "", digits: int = 4) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        text = str(value)
+    elif isinstance(value, (int, float)):
+        text = f"{value:.{digits}g}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip()
+
+
+def headline(label: str, value, *, unit: str = "", reference: str | None = None, digits: int = 4) -> dict:
+    """Display ``label: value unit (reference)`` and record it for the course index."""
+    if not isinstance(label, str) or not label:
+        raise ValueError("label must be a non-empty string.")
+    text = f"{label}: {format_value(value, unit, digits)}" + (f" (against {reference})" if reference else "")
+    record = {"label": label, "value": value if isinstance(value, (int, float, str)) else str(value),
+              "unit": unit, "reference": reference, "text": text}
+    try:
+        from IPython.display import display
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display({"text/plain": text, HEADLINE_MIME: record}, raw=True)
+    else:
+        print(text)
+    return record

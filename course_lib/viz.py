@@ -1,0 +1,142 @@
+"""Figures of the course: image grids, side-by-side comparisons, training curves.
+
+Every function builds a ``matplotlib.figure.Figure`` without touching pyplot's global state and
+returns it: a notebook shows it by leaving it as the cell's last expression (or calling
+``display``), and scripts save it with ``figure.savefig``. Nothing here calls ``plt.show()``.
+Introduced in notebook 00_welcome_and_setup; used by every notebook.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from matplotlib.figure import Figure as _MatplotlibFigure
+
+from course_lib._checks import as_image_batch, positive_int
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib figure that displays itself as a PNG in a notebook, pyplot or not."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def _show(axis, image: np.ndarray, title: str | None = None) -> None:
+    if image.shape[-1] == 1:
+        axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if title is not None:
+        axis.set_title(title, fontsize=8)
+
+
+def image_grid(images, *, num_columns: int | None = None, titles=None, title: str | None = None,
+               cell_inches: float = 0.9) -> Figure:
+    """A grid of images (NHWC in [0, 1]) with optional per-image titles. Introduced in 00."""
+    images = as_image_batch(images)
+    count = len(images)
+    num_columns = positive_int(num_columns, "num_columns") if num_columns else min(count, 10)
+    num_rows = math.ceil(count / num_columns)
+    if titles is not None and len(titles) != count:
+        raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}.")
+    figure = Figure(figsize=(cell_inches * num_columns, cell_inches * num_rows + (0.4 if title else 0)))
+    axes = figure.subplots(num_rows, num_columns, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index < count:
+            _show(axis, images[index], None if titles is None else str(titles[index]))
+        else:
+            axis.axis("off")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def class_grid(images, labels, class_names, *, per_class: int = 8, seed: int = 0,
+               title: str | None = None) -> Figure:
+    """One row per class with ``per_class`` random examples, the class name on the left."""
+    images = as_image_batch(images)
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}.")
+    rng = np.random.default_rng(seed)
+    figure = Figure(figsize=(0.8 * per_class + 1.2, 0.8 * len(class_names) + (0.4 if title else 0)))
+    axes = figure.subplots(len(class_names), per_class, squeeze=False)
+    for row, name in enumerate(class_names):
+        members = np.flatnonzero(labels == row)
+        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else []
+        for column, axis in enumerate(axes[row]):
+            if column < len(chosen):
+                _show(axis, images[chosen[column]])
+            else:
+                axis.axis("off")
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def compare_images(rows: dict, *, num_images: int = 8, cell_inches: float = 0.9,
+                   title: str | None = None) -> Figure:
+    """Side by side: one row per entry of ``rows`` (``{"damaged": x, "restored": y, ...}``).
+
+    All entries must hold the same number of images; the first ``num_images`` are shown.
+    """
+    if not rows:
+        raise ValueError("rows must map at least one label to a batch of images.")
+    batches = {label: as_image_batch(images, name=f"rows[{label!r}]") for label, images in rows.items()}
+    counts = {len(batch) for batch in batches.values()}
+    if len(counts) != 1:
+        raise ValueError(f"every row must hold the same number of images, got "
+                         f"{ {label: len(batch) for label, batch in batches.items()} }.")
+    shown = min(num_images, counts.pop())
+    figure = Figure(figsize=(cell_inches * shown + 1.2, cell_inches * len(batches) + (0.4 if title else 0)))
+    axes = figure.subplots(len(batches), shown, squeeze=False)
+    for row, (label, batch) in enumerate(batches.items()):
+        for column in range(shown):
+            _show(axes[row, column], batch[column])
+        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_history(history, keys=None, *, title: str | None = None, baselines: dict | None = None) -> Figure:
+    """Training curves from a ``History`` (or its ``.history`` dict), one panel per metric.
+
+    A metric and its ``val_`` twin share a panel. ``baselines`` draws horizontal reference lines
+    (``{"fid": ("real-vs-real floor", 1.2)}``) so that a curve is read against its floor.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError("history must be a keras History or a non-empty dict of metric lists.")
+    keys = list(keys) if keys is not None else [key for key in logs if not key.startswith("val_")]
+    unknown = [key for key in keys if key not in logs]
+    if unknown:
+        raise ValueError(f"Unknown metric(s) {unknown}; the history has {sorted(logs)}.")
+    figure = Figure(figsize=(4 * len(keys), 3))
+    axes = figure.subplots(1, len(keys), squeeze=False)[0]
+    for axis, key in zip(axes, keys):
+        epochs = np.arange(1, len(logs[key]) + 1)
+        axis.plot(epochs, logs[key], marker=".", label="train" if f"val_{key}" in logs else key)
+        if f"val_{key}" in logs:
+            axis.plot(epochs, logs[f"val_{key}"], marker=".", label="validation")
+        if baselines and key in baselines:
+            label, value = baselines[key]
+            axis.axhline(value, color="grey", linestyle="--", label=label)
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,122 @@
+"""Project-level contracts: dependencies agree, notebooks are clean and share one header,
+the package imports without TensorFlow, data files match their manifest, CI runs the README's
+test command."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from packaging.requirements import Requirement
+
+from course_lib import syllabus
+from course_lib.data import sha256_of
+from tests.conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def pyproject_requirements() -> set[str]:
+    text = (ROOT / "pyproject.toml").read_text()
+    blocks = re.findall(r"^(?:dependencies|dev) = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    return {item for block in blocks for item in re.findall(r'"([^"]+)"', block)}
+
+
+def environment_requirements() -> set[str]:
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = lines.index("  - pip:")
+    return {line.strip()[2:] for line in lines[start + 1:] if line.strip().startswith("- ") and line.strip() != "- -e ."}
+
+
+def test_environment_yml_and_pyproject_name_the_same_dependencies():
+    assert pyproject_requirements() and pyproject_requirements() == environment_requirements()
+
+
+def test_learners_get_keras_3_tensorflow_that_colab_keeps():
+    requirements = {Requirement(item).name: Requirement(item).specifier for item in pyproject_requirements()}
+    assert "2.16" in requirements["tensorflow"] and "2.15" not in requirements["tensorflow"]
+    assert all(not str(specifier).startswith("==") for specifier in requirements.values())
+
+
+def test_the_lock_pins_every_dependency_within_its_range():
+    pins = {}
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    for item in pyproject_requirements():
+        requirement = Requirement(item)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not pinned in requirements-lock.txt"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    code = "import sys, course_lib, course_lib.data, course_lib.exercises; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_shipped_data_files_match_their_manifest():
+    manifest = json.loads((ROOT / "data" / "manifest.json").read_text())
+    for name, entry in manifest["files"].items():
+        assert sha256_of(ROOT / "data" / name) == entry["sha256"], name
+        assert entry["license"] and entry["source"] and entry["command"]
+    for path in (ROOT / "data" / "pretrained").glob("*.json"):
+        weights = json.loads(path.read_text())
+        assert sha256_of(path.parent / weights["file"]) == weights["sha256"], path.name
+    readme = (ROOT / "data" / "README.md").read_text()
+    assert "CC BY-SA 3.0" in readme and "MIT" in readme
+
+
+def test_ci_runs_the_readme_test_command():
+    ci_commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+                   if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))]
+    assert ci_commands == ["make test"]
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make course" in readme
+
+
+def test_every_notebook_is_in_the_syllabus_and_the_syllabus_links_resolve():
+    names = {lesson.filename for lesson in syllabus.SYLLABUS}
+    assert {path.name for path in NOTEBOOKS} <= names
+    table = syllabus.syllabus_markdown()
+    for link in re.findall(r"\]\(([^)]+\.ipynb)\)", table):
+        assert (ROOT / "notebooks" / link).exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_opens_with_title_goals_run_time_and_literal_parameters(path):
+    notebook = nbformat.read(path, as_version=4)
+    title = notebook.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} ·")
+    assert "Learning goals" in title.source and "Expected run time" in title.source
+    assert f"/blob/main/notebooks/{path.name})" in title.source  # the Colab badge opens this notebook
+    parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1
+    names = set()
+    for statement in ast.parse(parameters[0].source).body:
+        assert isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant), \
+            f"{path.name}: the parameters cell holds literals only"
+        names.update(target.id for target in statement.targets)
+    assert {"BUDGET", "SEED"} <= names
+
+
+def test_notebook_headers_are_in_sync_with_the_repository_url():
+    result = subprocess.run([sys.executable, "scripts/sync_notebook_headers.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_notebooks_are_committed_without_outputs_except_golden_cells():
+    result = subprocess.run([sys.executable, "scripts/strip_outputs.py", "--check", *map(str, NOTEBOOKS)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    golden = sum("nbval-check-output" in cell.metadata.get("tags", [])
+                 for path in NOTEBOOKS for cell in nbformat.read(path, as_version=4).cells)
+    assert golden >= len(NOTEBOOKS)

@@ -1,0 +1,86 @@
+"""course_lib.viz, course_lib.report and course_lib.exercises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import exercises, report, solutions, viz
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).random((12, 28, 28, 1), dtype=np.float32)
+
+
+def test_figures_have_one_panel_per_image_and_never_touch_pyplot(images):
+    import matplotlib.pyplot as plt
+
+    grid = viz.image_grid(images, num_columns=5, titles=list(range(12)))
+    assert len(grid.axes) == 15  # 3 rows of 5, three left empty
+    assert sum(axis.has_data() for axis in grid.axes) == 12
+    comparison = viz.compare_images({"clean": images, "noisy": images}, num_images=4)
+    assert len(comparison.axes) == 8
+    classes = viz.class_grid(images, np.arange(12) % 3, ["a", "b", "c"], per_class=4)
+    assert len(classes.axes) == 12
+    curves = viz.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2], "fid": [9, 5, 4]},
+                              baselines={"fid": ("floor", 1.2)})
+    assert len(curves.axes) == 2 and len(curves.axes[0].lines) == 2
+    assert plt.get_fignums() == []
+    assert grid._repr_png_().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: viz.image_grid(x[0]), "shape"),
+    (lambda x: viz.image_grid(x * 255), r"\[0.0, 1.0\]"),
+    (lambda x: viz.image_grid(x, titles=["one"]), "one entry per image"),
+    (lambda x: viz.compare_images({"a": x, "b": x[:3]}), "same number"),
+    (lambda x: viz.compare_images({}), "at least one"),
+    (lambda x: viz.plot_history({"loss": [1]}, keys=["fid"]), "Unknown metric"),
+    (lambda x: viz.class_grid(x, np.zeros(3), ["a"]), "labels must have shape"),
+])
+def test_figures_reject_bad_input_clearly(images, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(images)
+
+
+def test_headline_carries_its_reference(capsys):
+    record = report.headline("accuracy", 0.98765, unit="", reference="clean digits")
+    assert record["text"] == "accuracy: 0.9877 (against clean digits)"
+    assert "accuracy: 0.9877" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="label"):
+        report.headline("", 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
+def test_every_reference_solution_passes_its_own_check(name):
+    result = exercises.check(name, exercises.EXERCISES[name].reference, num_cases=10, seed=1, verbose=False)
+    assert result.passed, result.message
+
+
+def test_reference_solutions_are_right_on_hand_made_cases():
+    raw = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    np.testing.assert_allclose(solutions.to_unit_range(raw)[0, :, :, 0], [[0, 1], [0.2, 0.4]], rtol=1e-6)
+    np.testing.assert_allclose(solutions.class_frequencies(np.array([0, 0, 2, 2]), 4), [0.5, 0, 0.5, 0])
+    images = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1)
+    np.testing.assert_allclose(solutions.mean_image_per_class(images, np.array([0, 1, 0, 1]), 2).ravel(), [1, 2])
+
+
+def test_stub_is_not_attempted_and_wrong_answers_get_a_hint():
+    def stub(raw_images):
+        raise NotImplementedError
+
+    assert exercises.check("to_unit_range", stub, verbose=False).status == "not attempted"
+    forgot_channel = exercises.check("to_unit_range", lambda raw: raw.astype(np.float32) / 255, verbose=False)
+    assert forgot_channel.status == "wrong" and "shape" in forgot_channel.message
+    assert "Hint" in forgot_channel.message
+    wrong_dtype = exercises.check("to_unit_range", lambda raw: (raw / 255)[..., None], verbose=False)
+    assert wrong_dtype.status == "wrong" and "dtype" in wrong_dtype.message
+    crashing = exercises.check("class_frequencies", lambda labels, num_classes: [][0], verbose=False)
+    assert crashing.status == "wrong" and "raised" in crashing.message
+
+
+def test_unknown_exercise_and_solution_listing():
+    with pytest.raises(ValueError, match="Unknown exercise"):
+        exercises.check("no_such_exercise", print)
+    assert "def to_unit_range" in exercises.show_solution("to_unit_range")
