@@ -191,7 +191,7 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
         dataset, steps = epoch_batches(arrays, batch_size, seed, first_epoch, epochs)
         model.fit(dataset, epochs=epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
                   validation_data=validation_data, verbose=verbose,
-                  callbacks=[checkpoint.callback(history), *callbacks])
+                  callbacks=[*callbacks, checkpoint.callback(history)])  # last: sees every log
     result = keras.callbacks.History()
     result.set_model(model)
     result.history = {key: list(values[:epochs]) for key, values in history.items()}

@@ -66,9 +66,9 @@ RUN_SCRIPT = textwrap.dedent("""
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
-    class Kill(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 == kill_after:
+    class Kill(keras.callbacks.Callback):  # at the start of the epoch after epoch `kill_after`
+        def on_epoch_begin(self, epoch, logs=None):
+            if kill_after and epoch == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     history = training.resumable_fit(model, (images, labels), epochs=4, batch_size=16, seed=3,

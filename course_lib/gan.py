@@ -1,0 +1,367 @@
+"""Generative adversarial networks: losses, DCGAN builders, a ``keras.Model`` GAN, callbacks,
+and the one training entry point that notebook 03, the tests and the benchmark share.
+
+The value function (Goodfellow et al., 2014), with the players the right way round:
+
+    min_G max_D V(D, G),  V = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+
+The discriminator *ascends* V; the generator *descends* it (the minimax loss) or, in practice,
+descends the non-saturating ``-E_z[log D(G(z))]``, which has the same fixed point but strong
+gradients while the generator is still bad. Networks output *logits* ``l`` with ``D = sigmoid(l)``,
+so ``log D = -softplus(-l)`` and ``log(1 - D) = -softplus(l)``, computed without overflow.
+
+Images are in [0, 1] outside the GAN; it converts to the generator's [-1, 1] (``tanh``) at its
+boundary. Introduced in notebooks 02_gan_theory (losses, toy GAN) and 03_dcgan_mnist (DCGAN).
+Left out: conditional GANs for restoration (``course_lib.restoration``) and evaluation
+(``course_lib.evaluator``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from course_lib._checks import one_of, positive_int
+from course_lib.runtime import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+
+# ----------------------------------------------------------------------------------- losses
+
+def log_sigmoid(logits):
+    """log D = log sigmoid(l) = -softplus(-l), stable for large |l|."""
+    return -ops.softplus(-logits)
+
+
+def log_one_minus_sigmoid(logits):
+    """log(1 - D) = log sigmoid(-l) = -softplus(l), stable for large |l|."""
+    return -ops.softplus(logits)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """The discriminator's loss: -V, so that descending it ascends V.
+
+    -V = -E_x[log D(x)] - E_z[log(1 - D(G(z)))]   (a binary cross-entropy: real = 1, fake = 0)
+    """
+    return -ops.mean(log_sigmoid(real_logits)) - ops.mean(log_one_minus_sigmoid(fake_logits))
+
+
+def generator_loss_minimax(fake_logits):
+    """The minimax generator loss: the part of V the generator controls.
+
+    L_G = E_z[log(1 - D(G(z)))]   (saturates: flat where D(G(z)) ~ 0, i.e. early in training)
+    """
+    return ops.mean(log_one_minus_sigmoid(fake_logits))
+
+
+def generator_loss_non_saturating(fake_logits):
+    """The non-saturating generator loss.
+
+    L_G = -E_z[log D(G(z))]   (same fixed point, strong gradient where D(G(z)) ~ 0)
+    """
+    return -ops.mean(log_sigmoid(fake_logits))
+
+
+def generator_loss(name: str):
+    """The generator loss called ``name``: ``"non_saturating"`` or ``"minimax"``."""
+    one_of(name, GENERATOR_LOSSES, "generator loss")
+    return {"non_saturating": generator_loss_non_saturating, "minimax": generator_loss_minimax}[name]
+
+
+# --------------------------------------------------------------------------------- builders
+
+@dataclasses.dataclass(frozen=True)
+class DCGANConfig:
+    """Everything that defines a DCGAN run on 28x28 greyscale images."""
+
+    latent_dim: int = 64
+    generator_filters: tuple[int, int] = (128, 64)
+    discriminator_filters: tuple[int, int] = (64, 128)
+    kernel_size: int = 4
+    dropout: float = 0.0
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    batch_size: int = 64
+    generator_loss: str = "non_saturating"
+    ema_decay: float = 0.999  # 0 turns the moving average of the generator's weights off
+    epochs: int = 20
+    max_seconds: float | None = None
+    seed: int = 0
+
+
+def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: int = 4,
+                          name: str = "generator") -> keras.Model:
+    """z (latent_dim,) -> image (28, 28, 1) in [-1, 1]: Dense to 7x7, two stride-2 transposed convolutions."""
+    latent_dim = positive_int(latent_dim, "latent_dim")
+    noise = keras.Input((latent_dim,), name="noise")
+    x = layers.Dense(7 * 7 * filters[0], use_bias=False)(noise)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(negative_slope=0.2)(x)
+    x = layers.Reshape((7, 7, filters[0]))(x)                                          # (7, 7, f0)
+    x = layers.Conv2DTranspose(filters[1], kernel_size, strides=2, padding="same", use_bias=False)(x)  # (14, 14, f1)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(negative_slope=0.2)(x)
+    image = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)   # (28, 28, 1)
+    return keras.Model(noise, image, name=name)
+
+
+def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: float = 0.0,
+                              name: str = "discriminator") -> keras.Model:
+    """image (28, 28, 1) in [-1, 1] -> one logit: two stride-2 convolutions and a linear output."""
+    image = keras.Input((28, 28, 1), name="image")
+    x = image
+    for count in filters:
+        x = layers.Conv2D(count, kernel_size, strides=2, padding="same")(x)               # halves the side
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    logit = layers.Dense(1)(layers.Flatten()(x))
+    return keras.Model(image, logit, name=name)
+
+
+def build_mlp_generator(latent_dim: int = 2, output_dim: int = 2, hidden_units: int = 128,
+                        num_hidden: int = 2, name: str = "toy_generator") -> keras.Model:
+    """z -> point: the toy generator of notebook 02 (ReLU MLP, linear output)."""
+    noise = keras.Input((positive_int(latent_dim, "latent_dim"),), name="noise")
+    x = noise
+    for _ in range(positive_int(num_hidden, "num_hidden")):
+        x = layers.Dense(hidden_units, activation="relu")(x)
+    return keras.Model(noise, layers.Dense(output_dim)(x), name=name)
+
+
+def build_mlp_discriminator(input_dim: int = 2, hidden_units: int = 128, num_hidden: int = 2,
+                            pack: int = 1, name: str = "toy_discriminator") -> keras.Model:
+    """point (or a pack of points) -> one logit: the toy discriminator of notebook 02."""
+    points = keras.Input((positive_int(input_dim, "input_dim") * positive_int(pack, "pack"),), name="points")
+    x = points
+    for _ in range(positive_int(num_hidden, "num_hidden")):
+        x = layers.Dense(hidden_units)(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+    return keras.Model(points, layers.Dense(1)(x), name=name)
+
+
+# ------------------------------------------------------------------------------- the model
+
+class GAN(keras.Model):
+    """A GAN trained with ``fit()``: one discriminator step, then one generator step per batch.
+
+    ``scale_images=True`` maps [0, 1] images to the generator's [-1, 1] and back; the toy GANs
+    of notebook 02 train on raw points and set it to False. With ``ema_decay > 0`` a copy of
+    the generator keeps an exponential moving average of its weights, which samples better
+    than the last iterate; :meth:`generate` uses it.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim: int, *, scale_images: bool = True,
+                 ema_decay: float = 0.0, pack: int = 1, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.pack = positive_int(pack, "pack")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = positive_int(latent_dim, "latent_dim")
+        self.scale_images = scale_images
+        self.ema_decay = float(ema_decay)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_generator = None
+        if self.ema_decay:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        self.discriminator_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_score_tracker = keras.metrics.Mean(name="d_real")  # mean D(x): 1 = sure it is real
+        self.fake_score_tracker = keras.metrics.Mean(name="d_fake")  # mean D(G(z))
+
+    def compile(self, discriminator_optimizer, generator_optimizer, generator_loss_name: str = "non_saturating",
+                **kwargs):
+        super().compile(**kwargs)
+        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer = generator_optimizer
+        self.generator_loss_name = generator_loss_name
+        self.generator_loss_fn = generator_loss(generator_loss_name)
+
+    def build_optimizers(self):
+        """Create both optimizers' variables (so that a checkpoint with them can be loaded)."""
+        if not self.discriminator_optimizer.built:
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        if not self.generator_optimizer.built:
+            self.generator_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.discriminator_loss_tracker, self.generator_loss_tracker,
+                self.real_score_tracker, self.fake_score_tracker]
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def packed(self, samples):
+        """PacGAN (Lin et al., 2018): the discriminator judges ``pack`` samples at once.
+
+        (batch, features) -> (batch / pack, pack * features); images are stacked on channels.
+        A generator that drops modes makes packs that look alike, which is easy to spot.
+        """
+        if self.pack == 1:
+            return samples
+        shape = ops.shape(samples)
+        if len(samples.shape) == 2:
+            return ops.reshape(samples, (shape[0] // self.pack, self.pack * samples.shape[1]))
+        grouped = ops.reshape(samples, (shape[0] // self.pack, self.pack, *samples.shape[1:]))
+        grouped = ops.moveaxis(grouped, 1, -2)  # (batch / pack, height, width, pack, channels)
+        return ops.reshape(grouped, (shape[0] // self.pack, *samples.shape[1:-1], self.pack * samples.shape[-1]))
+
+    def sample_noise(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def train_step(self, real):
+        if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
+            real = real[0]
+        if self.scale_images:
+            real = real * 2.0 - 1.0  # [0, 1] -> [-1, 1]
+        batch_size = ops.shape(real)[0]
+
+        # Discriminator: ascend V, i.e. descend -V = -E[log D(x)] - E[log(1 - D(G(z)))]
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(noise, training=True)
+            real_logits = self.discriminator(self.packed(real), training=True)
+            fake_logits = self.discriminator(self.packed(fake), training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+
+        # Generator: descend its loss through the (now fixed) discriminator
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
+            g_loss = self.generator_loss_fn(generated_logits)
+        gradients = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+
+        if self.ema_generator is not None:  # ema <- decay * ema + (1 - decay) * current
+            for average, current in zip(self.ema_generator.weights, self.generator.weights):
+                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
+
+        self.discriminator_loss_tracker.update_state(d_loss)
+        self.generator_loss_tracker.update_state(g_loss)
+        self.real_score_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
+        self.fake_score_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def generate(self, num_samples: int | None = None, *, noise=None, use_ema: bool = True,
+                 batch_size: int = 500) -> np.ndarray:
+        """Samples as a NumPy array: [0, 1] images when ``scale_images``, else raw outputs."""
+        if noise is None:
+            noise = np.asarray(self.sample_noise(positive_int(num_samples, "num_samples")))
+        noise = np.asarray(noise, dtype=np.float32)
+        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
+            raise ValueError(f"noise must have shape (batch, {self.latent_dim}), got {noise.shape}.")
+        generator = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        outputs = np.concatenate([np.asarray(generator(noise[start:start + batch_size], training=False))
+                                  for start in range(0, len(noise), batch_size)])
+        if self.scale_images:
+            outputs = np.clip((outputs + 1.0) / 2.0, 0.0, 1.0)  # [-1, 1] -> [0, 1]
+        return outputs
+
+
+# ------------------------------------------------------------------------------- callbacks
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops ``fit()`` after ``seconds`` of training (checked after every batch)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {seconds}.")
+        self.seconds = float(seconds)
+        self.started = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.started >= self.seconds:
+            self.model.stop_training = True
+
+
+class SampleAndFIDCallback(keras.callbacks.Callback):
+    """Every ``every`` epochs: a grid of samples from fixed noise, and the FID on the evaluator.
+
+    The FID of ``num_samples`` generated images against ``reference_images`` (the held-out
+    digits) is added to the epoch's logs as ``fid``, so it lands in the history beside the
+    losses; ``samples`` maps each epoch to its grid of images from the same fixed noise.
+    """
+
+    def __init__(self, evaluator=None, reference_images=None, *, every: int = 1, num_samples: int = 2000,
+                 num_grid: int = 32, seed: int = 0):
+        super().__init__()
+        self.evaluator = evaluator
+        self.reference_features = None if evaluator is None else evaluator.features(reference_images)
+        self.every = positive_int(every, "every")
+        self.num_samples = positive_int(num_samples, "num_samples")
+        self.num_grid = num_grid
+        self.seed = seed
+        self.samples: dict[int, np.ndarray] = {}
+        self.fid: dict[int, float] = {}
+        self.fixed_noise = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        if self.fixed_noise is None:
+            self.fixed_noise = np.random.default_rng(self.seed).normal(
+                size=(max(self.num_grid, self.num_samples), self.model.latent_dim)).astype(np.float32)
+        self.samples[epoch + 1] = self.model.generate(noise=self.fixed_noise[: self.num_grid])
+        if self.evaluator is not None:
+            from course_lib import metrics
+
+            generated = self.model.generate(noise=self.fixed_noise[: self.num_samples])
+            self.fid[epoch + 1] = metrics.frechet_distance(self.evaluator.features(generated),
+                                                           self.reference_features)
+            if logs is not None:
+                logs["fid"] = self.fid[epoch + 1]
+
+
+# ------------------------------------------------------------------------ training entry point
+
+def build_dcgan(config: DCGANConfig) -> GAN:
+    """A compiled, built DCGAN for ``config`` (the same call in notebook, tests and benchmark)."""
+    keras.utils.set_random_seed(config.seed)
+    gan = GAN(build_dcgan_generator(config.latent_dim, config.generator_filters, config.kernel_size),
+              build_dcgan_discriminator(config.discriminator_filters, config.kernel_size, config.dropout),
+              config.latent_dim, ema_decay=config.ema_decay, seed=config.seed)
+    gan.compile(keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
+                keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
+                generator_loss_name=config.generator_loss)
+    gan.build((None, config.latent_dim))
+    return gan
+
+
+def train_dcgan(config: DCGANConfig, images, *, gan: GAN | None = None, callbacks=(), workdir=None,
+                verbose="auto", restart: bool = False):
+    """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
+
+    Returns ``(gan, history)``. ``config.max_seconds`` stops training after that much time.
+    """
+    from course_lib._checks import as_image_batch
+    from course_lib.training import resumable_fit
+
+    images = as_image_batch(images, channels=1)
+    if images.shape[1:] != (28, 28, 1):
+        raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
+    gan = gan if gan is not None else build_dcgan(config)
+    callbacks = list(callbacks)
+    if config.max_seconds:
+        callbacks.append(TimeLimit(config.max_seconds))
+    history = resumable_fit(gan, images, epochs=config.epochs, batch_size=config.batch_size,
+                            config={**dataclasses.asdict(config), "num_images": len(images)},
+                            seed=config.seed, workdir=workdir, name="dcgan", callbacks=callbacks,
+                            verbose=verbose, restart=restart)
+    return gan, history
