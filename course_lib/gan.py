@@ -245,9 +245,13 @@ class GAN(keras.Model):
         gradients = tape.gradient(g_loss, self.generator.trainable_variables)
         self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
 
-        if self.ema_generator is not None:  # ema <- decay * ema + (1 - decay) * current
+        if self.ema_generator is not None:
+            # ema <- decay * ema + (1 - decay) * current, with a warm-up: decay_t = min(decay, (1 + t) / (10 + t))
+            # so that the average soon forgets the random initial weights
+            step = ops.cast(self.generator_optimizer.iterations, "float32")
+            decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
             for average, current in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
+                average.assign(decay * average + (1.0 - decay) * current)
 
         self.discriminator_loss_tracker.update_state(d_loss)
         self.generator_loss_tracker.update_state(g_loss)
@@ -365,3 +369,102 @@ def train_dcgan(config: DCGANConfig, images, *, gan: GAN | None = None, callback
                             seed=config.seed, workdir=workdir, name="dcgan", callbacks=callbacks,
                             verbose=verbose, restart=restart)
     return gan, history
+
+
+# --------------------------------------------------------------------------- shipped weights
+
+PRETRAINED_NAME = "dcgan_mnist"
+
+
+def class_histogram(labels, num_classes: int = 10) -> np.ndarray:
+    """Share of generated samples the evaluator puts in each class (uniform = 1 / num_classes)."""
+    return np.bincount(np.asarray(labels), minlength=num_classes) / len(labels)
+
+
+def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
+    """Train the course DCGAN on the shipped MNIST split and write its weights and manifest.
+
+    Ships the moving-average generator (``data/pretrained/dcgan_mnist.weights.h5``), a manifest
+    with the FID measured against the real-vs-real floor, and ``dcgan_mnist_progress.npz``:
+    sample grids (fixed noise) and FID after every epoch, which notebook 03 plots.
+    """
+    from course_lib import data, metrics, training
+    from course_lib.evaluator import load_evaluator
+
+    mnist = data.load_dataset("mnist", source="subset", verbose=False)
+    evaluator = load_evaluator()
+    progress = SampleAndFIDCallback(evaluator, mnist.x_test, every=1, num_samples=2000, seed=config.seed)
+    started = time.perf_counter()
+    model, history = train_dcgan(config, mnist.x_train, callbacks=[progress], workdir=workdir, verbose=verbose,
+                                 restart=True)
+    seconds = time.perf_counter() - started
+    samples = model.generate(2000)
+    test_features = evaluator.features(mnist.x_test)
+    fid = metrics.frechet_distance(evaluator.features(samples), test_features)
+    floor = metrics.frechet_distance(evaluator.features(mnist.x_train[:2000]), test_features)
+    histogram = class_histogram(evaluator.predict_labels(samples))
+    folder = training.pretrained_dir()
+    epochs = sorted(progress.samples)
+    np.savez_compressed(folder / f"{PRETRAINED_NAME}_progress.npz",
+                        epochs=np.array(epochs), fid=np.array([progress.fid[epoch] for epoch in epochs]),
+                        samples=np.stack([np.round(progress.samples[epoch] * 255).astype(np.uint8) for epoch in epochs]),
+                        **{f"history_{key}": np.array(values) for key, values in history.history.items()})
+    manifest = training.save_pretrained(
+        model.ema_generator if model.ema_generator is not None else model.generator, PRETRAINED_NAME,
+        command="python -m course_lib.gan --train", seed=config.seed, config=dataclasses.asdict(config),
+        metrics={"fid": round(fid, 3), "fid_floor_real_vs_real": round(floor, 3),
+                 "fid_over_floor": round(fid / floor, 2), "training_seconds": round(seconds, 1),
+                 "epochs_completed": len(epochs), "class_histogram": np.round(histogram, 4).tolist(),
+                 "num_samples": 2000, "reference": "2,000 held-out MNIST digits"})
+    return manifest
+
+
+def load_generator(retrain: bool = False, config: DCGANConfig | None = None):
+    """The shipped DCGAN generator (moving average of weights), or a freshly trained one.
+
+    Returns ``(gan, manifest_or_None)``: a :class:`GAN` whose generator is ready to sample.
+    """
+    from course_lib import training
+
+    manifest_config = None
+    if not retrain and (training.pretrained_dir() / f"{PRETRAINED_NAME}.json").exists():
+        manifest_config = training.read_manifest(PRETRAINED_NAME)["config"]
+        manifest_config = {key: tuple(value) if isinstance(value, list) else value
+                           for key, value in manifest_config.items()}
+    config = config or (DCGANConfig(**manifest_config) if manifest_config else DCGANConfig())
+    holder = {}
+
+    def build():
+        holder["gan"] = build_dcgan(dataclasses.replace(config, ema_decay=0.0))
+        return holder["gan"].generator
+
+    def train(generator):
+        from course_lib import data
+
+        mnist = data.load_dataset("mnist", source="subset", verbose=False)
+        trained, _ = train_dcgan(config, mnist.x_train, verbose=2)
+        source = trained.ema_generator if trained.ema_generator is not None else trained.generator
+        generator.set_weights(source.get_weights())
+
+    generator, manifest = training.load_or_train(PRETRAINED_NAME, build, train, retrain=retrain)
+    return holder["gan"], manifest
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train the course DCGAN and write data/pretrained/dcgan_mnist.*")
+    parser.add_argument("--train", action="store_true", required=True)
+    parser.add_argument("--seconds", type=float, default=300.0, help="training time limit")
+    parser.add_argument("--epochs", type=int, default=DCGANConfig.epochs)
+    args = parser.parse_args(argv)
+    from course_lib import runtime
+
+    runtime.seed_everything(DCGANConfig.seed)
+    manifest = train_and_save(dataclasses.replace(DCGANConfig(), max_seconds=args.seconds, epochs=args.epochs))
+    print(manifest["metrics"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,7 +27,7 @@ def headline(label: str, value, *, unit: str = "", reference: str | None = None,
     """Display ``label: value unit (reference)`` and record it for the course index."""
     if not isinstance(label, str) or not label:
         raise ValueError("label must be a non-empty string.")
-    text = f"{label}: {format_value(value, unit, digits)}" + (f" (against {reference})" if reference else "")
+    text = f"{label}: {format_value(value, unit, digits)}" + (f" ({reference})" if reference else "")
     record = {"label": label, "value": value if isinstance(value, (int, float, str)) else str(value),
               "unit": unit, "reference": reference, "text": text}
     try:

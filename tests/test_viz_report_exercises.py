@@ -45,8 +45,8 @@ def test_figures_reject_bad_input_clearly(images, call, message):
 
 
 def test_headline_carries_its_reference(capsys):
-    record = report.headline("accuracy", 0.98765, unit="", reference="clean digits")
-    assert record["text"] == "accuracy: 0.9877 (against clean digits)"
+    record = report.headline("accuracy", 0.98765, unit="", reference="clean digits: 0.99")
+    assert record["text"] == "accuracy: 0.9877 (clean digits: 0.99)"
     assert "accuracy: 0.9877" in capsys.readouterr().out
     with pytest.raises(ValueError, match="label"):
         report.headline("", 1.0)
