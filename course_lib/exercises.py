@@ -162,3 +162,76 @@ register(Exercise("mean_image_per_class", "00_welcome_and_setup", solutions.mean
                   _images_and_labels,
                   "select images[labels == label] for each label and average over axis 0; "
                   "stack the results in label order."))
+
+
+# ----------------------------------------------------------------- 09_evaluation
+
+def _restored_and_clean(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 6)), int(rng.integers(4, 29)), int(rng.integers(4, 29)),
+             int(rng.choice([1, 3])))
+    references = rng.random(shape)
+    # each image gets its own noise level, so per-image and pooled PSNR differ
+    noise_levels = rng.uniform(0.01, 0.3, size=(shape[0], 1, 1, 1))
+    images = np.clip(references + noise_levels * rng.standard_normal(shape), 0.0, 1.0)
+    return images, references
+
+
+def _two_gaussians(rng: np.random.Generator) -> tuple:
+    return (float(rng.normal(0.0, 2.0)), float(rng.uniform(0.05, 4.0)),
+            float(rng.normal(0.0, 2.0)), float(rng.uniform(0.05, 4.0)))
+
+
+def _votes(rng: np.random.Generator) -> tuple:
+    num_votes = int(rng.integers(1, 300))
+    return int(rng.integers(0, num_votes + 1)), num_votes
+
+
+register(Exercise("pooled_psnr", "09_evaluation", solutions.pooled_psnr, _restored_and_clean,
+                  "average the squared error over every pixel of every image (one number), "
+                  "then 10 * np.log10(1 / that); return a float."))
+register(Exercise("frechet_distance_1d", "09_evaluation", solutions.frechet_distance_1d, _two_gaussians,
+                  "in 1-D the covariances are the variances and (S_a S_b)^(1/2) = sqrt(var_a * var_b); "
+                  "the mean term is (mean_a - mean_b) ** 2."))
+register(Exercise("two_sided_binomial_p_value", "09_evaluation", solutions.two_sided_binomial_p_value,
+                  _votes,
+                  "with t = min(k, n - k), the p-value is 2 * P(K <= t) for K ~ Binomial(n, 1/2), "
+                  "where P(K = i) = math.comb(n, i) / 2 ** n; cap it at 1.", rtol=1e-6, atol=1e-12))
+
+
+# ----------------------------------------------------------------- 02_gan_theory
+
+def _two_densities(rng: np.random.Generator) -> tuple:
+    size = int(rng.integers(5, 60))
+    p_data, p_generator = rng.random(size) * 2, rng.random(size) * 2
+    p_data[rng.random(size) < 0.2] = 0.0        # places only the generator reaches
+    p_generator[rng.random(size) < 0.2] = 0.0   # places only the data reaches
+    both_empty = rng.random(size) < 0.2
+    both_empty[rng.integers(size)] = True       # at least one 0 / 0
+    p_data[both_empty] = 0.0
+    p_generator[both_empty] = 0.0
+    return p_data, p_generator
+
+
+def _discriminator_scores(rng: np.random.Generator) -> tuple:
+    return (rng.uniform(0.01, 0.99, size=int(rng.integers(1, 200))),
+            rng.uniform(0.01, 0.99, size=int(rng.integers(1, 200))))
+
+
+def _two_distributions(rng: np.random.Generator) -> tuple:
+    size = int(rng.integers(2, 12))
+    p, q = rng.dirichlet(np.ones(size)), rng.dirichlet(np.ones(size))
+    p[rng.integers(size)] = 0.0                 # zeros: 0 log 0 = 0
+    q[rng.integers(size)] = 0.0
+    return p / p.sum(), q / q.sum()
+
+
+register(Exercise("optimal_discriminator", "02_gan_theory", solutions.optimal_discriminator, _two_densities,
+                  "D* = p_data / (p_data + p_generator); where both are 0 that is 0/0, so use "
+                  "np.where(total > 0, ..., 0.5) and divide by np.where(total > 0, total, 1.0)."))
+register(Exercise("value_function_monte_carlo", "02_gan_theory", solutions.value_function_monte_carlo,
+                  _discriminator_scores,
+                  "average np.log(real_scores) and np.log(1 - fake_scores) separately (the two sets can "
+                  "have different sizes), then add the two averages; return a float."))
+register(Exercise("jensen_shannon", "02_gan_theory", solutions.jensen_shannon, _two_distributions,
+                  "m = (p + q) / 2; KL(a || m) = sum of a * log(a / m) over the entries where a > 0 "
+                  "(0 log 0 = 0); JSD = (KL(p || m) + KL(q || m)) / 2, in nats (np.log)."))

@@ -97,3 +97,16 @@ def mode_coverage(points, num_modes: int = 8, radius: float = 2.0, std: float = 
     good = distances[np.arange(len(points)), nearest] < within_stds * std
     counts = np.bincount(nearest[good], minlength=num_modes)
     return int((counts >= 0.01 * len(points)).sum()), float(good.mean())
+
+
+def ring_centres(num_modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """The centres of the ring's modes, evenly spaced on a circle from angle 0: (num_modes, 2).
+
+    The same centres as :func:`ring_of_gaussians` and :func:`mode_coverage`; notebook
+    02_gan_theory marks them on its scatter plots.
+    """
+    num_modes = positive_int(num_modes, "num_modes")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius}.")
+    angles = 2 * np.pi * np.arange(num_modes) / num_modes                           # (modes,)
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)              # (modes, 2)

@@ -27,3 +27,57 @@ def class_frequencies(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def mean_image_per_class(images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
     """The average image of each class: (num_classes, height, width, channels)."""
     return np.stack([images[labels == label].mean(axis=0) for label in range(num_classes)])
+
+
+# ----------------------------------------------------------------- 09_evaluation
+
+import math  # noqa: E402  (exact binomial sums in two_sided_binomial_p_value)
+
+
+def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 1.0) -> float:
+    """PSNR in dB of the MSE pooled over all images (not the mean of per-image PSNRs)."""
+    pooled_mse = np.mean((images - references) ** 2)        # one number: all pixels of all images
+    return float(10 * np.log10(data_range ** 2 / pooled_mse))
+
+
+def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float) -> float:
+    """Frechet distance between the 1-D Gaussians N(mean_a, var_a) and N(mean_b, var_b)."""
+    # FD = (mu_a - mu_b)^2 + var_a + var_b - 2 sqrt(var_a var_b) = (mu_a - mu_b)^2 + (sd_a - sd_b)^2
+    return float((mean_a - mean_b) ** 2 + var_a + var_b - 2 * np.sqrt(var_a * var_b))
+
+
+def two_sided_binomial_p_value(num_chose_a: int, num_votes: int) -> float:
+    """p-value of the two-sided exact binomial test of "A is picked half of the time"."""
+    # Under the null hypothesis K ~ Binomial(n, 1/2), symmetric about n / 2, so the two tails
+    # P(K <= t) and P(K >= n - t), t = min(k, n - k), are equal: p = 2 P(K <= t), at most 1.
+    tail = min(num_chose_a, num_votes - num_chose_a)
+    ways = sum(math.comb(num_votes, count) for count in range(tail + 1))  # sum_{i <= t} C(n, i)
+    return min(1.0, 2 * ways / 2 ** num_votes)
+
+
+# ----------------------------------------------------------------- 02_gan_theory
+
+def optimal_discriminator(p_data: np.ndarray, p_generator: np.ndarray) -> np.ndarray:
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x)) at every point; 1/2 where both densities are 0."""
+    total = p_data + p_generator                                    # (points,)
+    safe_total = np.where(total > 0, total, 1.0)                    # no 0 / 0 below
+    return np.where(total > 0, p_data / safe_total, 0.5)
+
+
+def value_function_monte_carlo(real_scores: np.ndarray, fake_scores: np.ndarray) -> float:
+    """V ~ mean of log D(x) over real samples + mean of log(1 - D(G(z))) over generated samples.
+
+    real_scores: D(x) in (0, 1), shape (num_real,); fake_scores: D(G(z)), shape (num_fake,).
+    """
+    return float(np.mean(np.log(real_scores)) + np.mean(np.log1p(-fake_scores)))
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
+    """JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2, in nats (discrete p, q)."""
+    middle = (p + q) / 2
+
+    def kl_divergence(a, b):  # sum over a > 0 only: 0 log 0 = 0 (and b >= a / 2 > 0 there)
+        support = a > 0
+        return np.sum(a[support] * np.log(a[support] / b[support]))
+
+    return float(0.5 * kl_divergence(p, middle) + 0.5 * kl_divergence(q, middle))
