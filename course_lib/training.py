@@ -225,7 +225,14 @@ def save_pretrained(model, name: str, *, command: str, seed: int, config: dict, 
     folder = pathlib.Path(folder) if folder is not None else pretrained_dir()
     folder.mkdir(parents=True, exist_ok=True)
     weights_path = folder / f"{name}.weights.h5"
-    model.save_weights(weights_path)
+    import keras
+
+    # a compiled model's save_weights also writes its optimizer's moments (twice the weights
+    # again for Adam); a shipped model needs none of that, so save an optimizer-free copy
+    # (a functional model rebuilt on the same layers has no optimizer, and the same layout)
+    is_functional = isinstance(model, keras.Model) and hasattr(model, "_operations") and model.inputs
+    inference_copy = keras.Model(model.inputs, model.outputs, name=model.name) if is_functional else model
+    inference_copy.save_weights(weights_path)
     manifest = {
         "file": weights_path.name, "sha256": sha256_of(weights_path), "command": command,
         "seed": seed, "config": config, "metrics": metrics,

@@ -1,0 +1,217 @@
+"""The frozen evaluator: one small CNN classifier that judges every image the course makes.
+
+Notebook 01_images_tensors_and_cnns trains it on the shipped 8,000 MNIST training digits; every
+later notebook loads the shipped weights (``data/pretrained/evaluator.*``, sha256-checked) and
+uses it in two roles: its penultimate 128-unit layer is the feature space of FID, KID and
+precision/recall, and its predictions give the recognition rate of generated or restored digits.
+Because every notebook uses the same network and the same 2,000 held-out digits, their numbers
+are comparable. The metrics themselves live in :mod:`course_lib.metrics`; this module only turns
+images into features and probabilities. It judges MNIST-like digits only: on other images its
+features are a rough guide at best.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from course_lib._checks import as_image_batch, positive_int
+from course_lib.runtime import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+PRETRAINED_NAME = "evaluator"
+IMAGE_SHAPE = (28, 28, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluatorConfig:
+    """Everything that defines the evaluator and its training run."""
+
+    filters: tuple[int, int] = (32, 64)
+    feature_dim: int = 128
+    dropout: float = 0.3
+    max_shift: float = 0.08      # random translation during training, as a fraction of the side
+    max_rotation: float = 0.03   # random rotation during training, as a fraction of a full turn
+    epochs: int = 15
+    batch_size: int = 128
+    learning_rate: float = 2e-3  # decays to 0 along a cosine over the run
+    seed: int = 0
+
+
+def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
+    """images (None, 28, 28, 1) in [0, 1] -> 10 logits, with a layer named ``features``.
+
+    conv-conv-pool twice (with batch normalisation), a dense ``features`` layer and the logits.
+    Random shifts and rotations act only while training (``training=True``).
+    """
+    images = keras.Input(IMAGE_SHAPE, name="images")
+    x = layers.RandomTranslation(config.max_shift, config.max_shift, fill_mode="constant", seed=config.seed)(images)
+    x = layers.RandomRotation(config.max_rotation, fill_mode="constant", seed=config.seed + 1)(x)
+    for count in config.filters:
+        x = layers.Conv2D(count, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.Conv2D(count, 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.MaxPooling2D()(x)                                   # 28 -> 14 -> 7
+    x = layers.Flatten()(x)
+    features = layers.Dense(config.feature_dim, activation="relu", name="features")(x)
+    logits = layers.Dense(10, name="logits")(layers.Dropout(config.dropout)(features))
+    return keras.Model(images, logits, name="evaluator")
+
+
+def compile_evaluator(model: keras.Model, config: EvaluatorConfig, steps_per_epoch: int = 8000 // 128) -> keras.Model:
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def train_evaluator(model: keras.Model, config: EvaluatorConfig, images, labels, *, validation=None,
+                    workdir=None, verbose="auto"):
+    """Train (and resume) the evaluator with :func:`course_lib.training.resumable_fit`."""
+    from course_lib.training import resumable_fit
+
+    images = as_image_batch(images, channels=1)
+    if not getattr(model, "optimizer", None):
+        compile_evaluator(model, config, steps_per_epoch=len(images) // config.batch_size)
+    return resumable_fit(model, (images, np.asarray(labels)), epochs=config.epochs, batch_size=config.batch_size,
+                         config=dataclasses.asdict(config), seed=config.seed, workdir=workdir, name="evaluator",
+                         validation_data=validation, verbose=verbose)
+
+
+class Evaluator:
+    """The frozen judge: features, probabilities and the set-level scores built on them."""
+
+    def __init__(self, model: keras.Model, manifest: dict | None = None, batch_size: int = 500):
+        self.model = model
+        self.manifest = manifest
+        self.batch_size = positive_int(batch_size, "batch_size")
+        self._features_model = keras.Model(model.input, model.get_layer("features").output)
+
+    def _check(self, images, name="images") -> np.ndarray:
+        images = as_image_batch(images, name=name, channels=1)
+        if images.shape[1:] != IMAGE_SHAPE:
+            raise ValueError(f"{name} must be 28x28 greyscale digits, shape (N, 28, 28, 1); got {images.shape}.")
+        return images
+
+    def _run(self, model, images) -> np.ndarray:
+        return np.concatenate([np.asarray(model(images[start:start + self.batch_size], training=False))
+                               for start in range(0, len(images), self.batch_size)])
+
+    def logits(self, images) -> np.ndarray:
+        """(N, 10) logits."""
+        return self._run(self.model, self._check(images))
+
+    def probabilities(self, images) -> np.ndarray:
+        """(N, 10) class probabilities (softmax of the logits)."""
+        logits = self.logits(images)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def features(self, images) -> np.ndarray:
+        """(N, feature_dim) penultimate activations: the space of FID, KID and precision/recall."""
+        return self._run(self._features_model, self._check(images))
+
+    def predict_labels(self, images) -> np.ndarray:
+        return self.logits(images).argmax(axis=1)
+
+    def accuracy(self, images, labels) -> float:
+        labels = np.asarray(labels)
+        predicted = self.predict_labels(images)
+        if labels.shape != predicted.shape:
+            raise ValueError(f"labels must have shape {predicted.shape}, got {labels.shape}.")
+        return float(np.mean(predicted == labels))
+
+    # set-level scores -------------------------------------------------------------------------
+    def fid(self, images_a, images_b) -> float:
+        from course_lib import metrics
+
+        return metrics.frechet_distance(self.features(images_a), self.features(images_b))
+
+    def kid(self, images_a, images_b, **options):
+        from course_lib import metrics
+
+        return metrics.kernel_distance(self.features(images_a), self.features(images_b), **options)
+
+    def inception_score(self, images, num_splits: int = 10):
+        from course_lib import metrics
+
+        return metrics.inception_score(self.probabilities(images), num_splits=num_splits)
+
+    def precision_recall(self, real_images, generated_images, k: int = 3):
+        from course_lib import metrics
+
+        return metrics.precision_recall(self.features(real_images), self.features(generated_images), k=k)
+
+    def recognition_rate(self, restored_images, labels, clean_images=None):
+        from course_lib import metrics
+
+        clean = None if clean_images is None else self.probabilities(clean_images)
+        return metrics.recognition_rate(self.probabilities(restored_images), labels, clean)
+
+
+def load_evaluator(retrain: bool = False, config: EvaluatorConfig = EvaluatorConfig()) -> Evaluator:
+    """The shipped evaluator (sha256-checked), or one trained now when ``retrain`` or none is shipped."""
+    from course_lib import data, training
+
+    def build():
+        return build_evaluator(config)
+
+    def train(model):
+        mnist = data.load_dataset("mnist", source="subset", verbose=False)
+        train_evaluator(model, config, mnist.x_train, mnist.y_train, verbose=2)
+
+    model, manifest = training.load_or_train(PRETRAINED_NAME, build, train, retrain=retrain)
+    return Evaluator(model, manifest)
+
+
+def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> dict:
+    """Train the evaluator, measure it, and write ``data/pretrained/evaluator.*``."""
+    from course_lib import data, metrics, runtime, training
+
+    runtime.seed_everything(config.seed, deterministic=True)
+    mnist = data.load_dataset("mnist", source="subset", verbose=False)
+    model = build_evaluator(config)
+    started = time.perf_counter()
+    train_evaluator(model, config, mnist.x_train, mnist.y_train, verbose=verbose, workdir=None)
+    seconds = time.perf_counter() - started
+    evaluator = Evaluator(model)
+    test_features = evaluator.features(mnist.x_test)
+    train_features = evaluator.features(mnist.x_train)
+    noise = np.random.default_rng(config.seed).random((2000, *IMAGE_SHAPE), dtype=np.float32)
+    started = time.perf_counter()
+    fid_floor_2000 = metrics.frechet_distance(evaluator.features(mnist.x_train[:2000]), test_features)
+    scoring_seconds = time.perf_counter() - started
+    kid_floor = metrics.kernel_distance(train_features, test_features)
+    return training.save_pretrained(
+        model, PRETRAINED_NAME, command="python -m course_lib.evaluator --train", seed=config.seed,
+        config=dataclasses.asdict(config),
+        metrics={"held_out_accuracy": round(evaluator.accuracy(mnist.x_test, mnist.y_test), 4),
+                 "feature_dim": config.feature_dim,
+                 "fid_floor_train_vs_test": round(metrics.frechet_distance(train_features, test_features), 4),
+                 "fid_floor_2000_vs_2000": round(fid_floor_2000, 4),
+                 "kid_floor": round(kid_floor.mean, 6), "kid_floor_standard_error": round(kid_floor.standard_error, 6),
+                 "fid_uniform_noise": round(metrics.frechet_distance(evaluator.features(noise), test_features), 2),
+                 "training_seconds": round(seconds, 1), "seconds_to_score_2000": round(scoring_seconds, 2)})
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train the frozen evaluator and write data/pretrained/evaluator.*")
+    parser.add_argument("--train", action="store_true", required=True)
+    parser.add_argument("--epochs", type=int, default=EvaluatorConfig.epochs)
+    args = parser.parse_args(argv)
+    manifest = train_and_save(dataclasses.replace(EvaluatorConfig(), epochs=args.epochs))
+    print(manifest["metrics"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
