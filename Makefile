@@ -15,6 +15,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# training checkpoints of notebook runs stay inside the checkout (make clean removes them)
+export COURSE_WORKDIR ?= $(CURDIR)/build/work
 
 .PHONY: setup course test lab fashion-mnist lock strip golden clean
 

@@ -235,3 +235,34 @@ register(Exercise("value_function_monte_carlo", "02_gan_theory", solutions.value
 register(Exercise("jensen_shannon", "02_gan_theory", solutions.jensen_shannon, _two_distributions,
                   "m = (p + q) / 2; KL(a || m) = sum of a * log(a / m) over the entries where a > 0 "
                   "(0 log 0 = 0); JSD = (KL(p || m) + KL(q || m)) / 2, in nats (np.log)."))
+
+
+# ----------------------------------------------------------------- 01_images_tensors_and_cnns
+
+def _convolution_sizes(rng: np.random.Generator) -> tuple:
+    kernel_size = int(rng.integers(1, 8))
+    input_size = int(rng.integers(kernel_size, 65))
+    return input_size, kernel_size, int(rng.integers(1, 4)), str(rng.choice(["valid", "same"]))
+
+
+def _logits(rng: np.random.Generator) -> tuple:
+    scale = float(rng.choice([1.0, 10.0, 1000.0]))  # 1000: a naive exp overflows
+    return (scale * rng.normal(size=(int(rng.integers(1, 8)), int(rng.integers(2, 12)))),)
+
+
+def _label_pairs(rng: np.random.Generator) -> tuple:
+    num_classes = int(rng.integers(2, 11))
+    size = int(rng.integers(1, 300))
+    return rng.integers(0, num_classes, size), rng.integers(0, num_classes, size), num_classes
+
+
+register(Exercise("conv2d_output_size", "01_images_tensors_and_cnns", solutions.conv2d_output_size,
+                  _convolution_sizes,
+                  '"valid": (n - k) // s + 1; "same": the input is padded so that the output is ceil(n / s), '
+                  "whatever the kernel size."))
+register(Exercise("softmax", "01_images_tensors_and_cnns", solutions.softmax, _logits,
+                  "subtract each row's maximum before exp: softmax does not change, and exp no longer "
+                  "overflows for logits like 1000."))
+register(Exercise("confusion_matrix", "01_images_tensors_and_cnns", solutions.confusion_matrix, _label_pairs,
+                  "rows are true classes, columns predicted ones; np.add.at(counts, (true, predicted), 1) "
+                  "counts repeated pairs correctly (counts[true, predicted] += 1 does not)."))

@@ -81,3 +81,26 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
         return np.sum(a[support] * np.log(a[support] / b[support]))
 
     return float(0.5 * kl_divergence(p, middle) + 0.5 * kl_divergence(q, middle))
+
+
+# ----------------------------------------------------------------- 01_images_tensors_and_cnns
+
+def conv2d_output_size(input_size: int, kernel_size: int, stride: int, padding: str) -> int:
+    """Side of a convolution's output: "valid" keeps only full windows, "same" pads to ceil(n / s)."""
+    if padding == "same":
+        return -(-input_size // stride)  # ceil(input_size / stride)
+    return (input_size - kernel_size) // stride + 1  # "valid"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (batch, classes) logits, stable for large logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)  # same result, no overflow in exp
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def confusion_matrix(true_labels: np.ndarray, predicted_labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """counts[i, j] = how many images of true class i were predicted as class j."""
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (true_labels, predicted_labels), 1)
+    return counts

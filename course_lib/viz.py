@@ -46,7 +46,8 @@ def image_grid(images, *, num_columns: int | None = None, titles=None, title: st
     num_rows = math.ceil(count / num_columns)
     if titles is not None and len(titles) != count:
         raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}.")
-    figure = Figure(figsize=(cell_inches * num_columns, cell_inches * num_rows + (0.4 if title else 0)))
+    row_inches = cell_inches + (0.25 if titles is not None else 0.0)  # room for each image's title
+    figure = Figure(figsize=(cell_inches * num_columns, row_inches * num_rows + (0.4 if title else 0)))
     axes = figure.subplots(num_rows, num_columns, squeeze=False)
     for index, axis in enumerate(axes.flat):
         if index < count:
@@ -138,5 +139,30 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
         axis.legend(fontsize=8)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_confusion_matrix(counts, class_names, *, title: str | None = None) -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in."""
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != len(class_names):
+        raise ValueError(f"counts must be a square matrix with one row per class ({len(class_names)}), "
+                         f"got shape {counts.shape}.")
+    figure = Figure(figsize=(0.5 * len(class_names) + 2, 0.5 * len(class_names) + 1.5))
+    axis = figure.subplots()
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for row in range(counts.shape[0]):
+        for column in range(counts.shape[1]):
+            if counts[row, column]:
+                axis.text(column, row, str(counts[row, column]), ha="center", va="center", fontsize=7,
+                          color="white" if shares[row, column] > 0.5 else "black")
+    axis.set_xticks(range(len(class_names)), class_names)
+    axis.set_yticks(range(len(class_names)), class_names)
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    if title:
+        axis.set_title(title)
     figure.tight_layout()
     return figure

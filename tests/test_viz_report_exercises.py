@@ -84,3 +84,11 @@ def test_unknown_exercise_and_solution_listing():
     with pytest.raises(ValueError, match="Unknown exercise"):
         exercises.check("no_such_exercise", print)
     assert "def to_unit_range" in exercises.show_solution("to_unit_range")
+
+
+def test_confusion_matrix_figure_writes_every_nonzero_count():
+    counts = np.array([[5, 1, 0], [0, 7, 0], [2, 0, 3]])
+    figure = viz.plot_confusion_matrix(counts, ["a", "b", "c"])
+    assert sorted(text.get_text() for text in figure.axes[0].texts) == sorted(["5", "1", "7", "2", "3"])
+    with pytest.raises(ValueError, match="square matrix"):
+        viz.plot_confusion_matrix(counts[:2], ["a", "b", "c"])
