@@ -342,7 +342,9 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
                 - 2 sum_{i, j} k(a_i, b_j) / m^2,    k(x, y) = (x . y / D + 1)^3,
 
     and returns ``KernelDistance(mean, standard_error)`` over the subsets, with
-    standard_error = std(ddof=1) / sqrt(num_subsets) (``nan`` for a single subset). Unlike
+    standard_error = std(ddof=1) / sqrt(num_subsets) (``nan`` for a single subset, and when every
+    "subset" is the whole of both sets, since then the subsets cannot vary: pass a smaller
+    ``subset_size``). Unlike
     FID the estimate is unbiased: two samples of one distribution score 0 on average and may
     score slightly below 0. Lower is better.
     """
@@ -372,7 +374,8 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
         estimates[subset] = within_a + within_b - 2.0 * kernel_ab.mean()
 
     mean = float(estimates.mean())
-    if num_subsets > 1:
+    whole_sets = size == features_a.shape[0] and size == features_b.shape[0]
+    if num_subsets > 1 and not whole_sets:
         standard_error = float(estimates.std(ddof=1) / math.sqrt(num_subsets))
     else:
         standard_error = float("nan")

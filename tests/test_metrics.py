@@ -451,3 +451,11 @@ def test_importing_metrics_does_not_import_tensorflow():
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=repository_root).stdout.strip()
     assert output == "False"
+
+
+def test_kid_standard_error_is_nan_when_every_subset_is_the_whole_set():
+    rng = np.random.default_rng(0)
+    features_a, features_b = rng.normal(size=(50, 4)), rng.normal(size=(50, 4))
+    whole = metrics.kernel_distance(features_a, features_b, num_subsets=5, subset_size=1000)
+    assert np.isnan(whole.standard_error) and np.isfinite(whole.mean)
+    assert metrics.kernel_distance(features_a, features_b, num_subsets=5, subset_size=25).standard_error > 0
