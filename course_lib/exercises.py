@@ -266,3 +266,26 @@ register(Exercise("softmax", "01_images_tensors_and_cnns", solutions.softmax, _l
 register(Exercise("confusion_matrix", "01_images_tensors_and_cnns", solutions.confusion_matrix, _label_pairs,
                   "rows are true classes, columns predicted ones; np.add.at(counts, (true, predicted), 1) "
                   "counts repeated pairs correctly (counts[true, predicted] += 1 does not)."))
+
+
+# ----------------------------------------------------------------- 03_dcgan_mnist
+
+def _latent_pair(rng: np.random.Generator) -> tuple:
+    latent_dim = int(rng.integers(2, 100))
+    return (rng.normal(size=latent_dim).astype(np.float32), rng.normal(size=latent_dim).astype(np.float32),
+            int(rng.integers(2, 12)))
+
+
+def _predicted_labels(rng: np.random.Generator) -> tuple:
+    num_classes = int(rng.integers(2, 11))
+    size = int(rng.integers(1, 400))
+    return rng.integers(0, num_classes, size), num_classes
+
+
+register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
+                  "compute Omega = arccos(a.b / (|a| |b|)), then weights sin((1-t) Omega) / sin(Omega) and "
+                  "sin(t Omega) / sin(Omega) for t = np.linspace(0, 1, num_steps); return float32.", rtol=1e-4,
+                  atol=1e-5))
+register(Exercise("class_balance_ratio", "03_dcgan_mnist", solutions.class_balance_ratio, _predicted_labels,
+                  "np.bincount(labels, minlength=num_classes) gives every class's count; a count of 0 "
+                  "makes the ratio infinite."))

@@ -104,3 +104,21 @@ def confusion_matrix(true_labels: np.ndarray, predicted_labels: np.ndarray, num_
     counts = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(counts, (true_labels, predicted_labels), 1)
     return counts
+
+
+# ----------------------------------------------------------------- 03_dcgan_mnist
+
+def slerp(start: np.ndarray, end: np.ndarray, num_steps: int) -> np.ndarray:
+    """Spherical interpolation from start to end, both included: (num_steps, latent_dim)."""
+    cosine = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))                       # Omega
+    steps = np.linspace(0.0, 1.0, num_steps)[:, None]                   # (num_steps, 1)
+    if angle < 1e-6:                                                    # parallel: a straight line
+        return ((1 - steps) * start + steps * end).astype(np.float32)
+    return ((np.sin((1 - steps) * angle) * start + np.sin(steps * angle) * end) / np.sin(angle)).astype(np.float32)
+
+
+def class_balance_ratio(predicted_labels: np.ndarray, num_classes: int) -> float:
+    """Largest class share over the smallest; inf when a class never occurs."""
+    counts = np.bincount(predicted_labels, minlength=num_classes)
+    return float("inf") if counts.min() == 0 else float(counts.max() / counts.min())

@@ -92,3 +92,15 @@ def test_confusion_matrix_figure_writes_every_nonzero_count():
     assert sorted(text.get_text() for text in figure.axes[0].texts) == sorted(["5", "1", "7", "2", "3"])
     with pytest.raises(ValueError, match="square matrix"):
         viz.plot_confusion_matrix(counts[:2], ["a", "b", "c"])
+
+
+def test_slerp_keeps_the_radius_and_hits_both_ends():
+    rng = np.random.default_rng(0)
+    start, end = rng.normal(size=16), rng.normal(size=16)
+    end *= np.linalg.norm(start) / np.linalg.norm(end)
+    path = solutions.slerp(start, end, 7)
+    np.testing.assert_allclose(path[0], start, rtol=1e-5)
+    np.testing.assert_allclose(path[-1], end, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(start), rtol=1e-5)
+    assert solutions.class_balance_ratio(np.array([0, 0, 1, 2, 2, 2]), 3) == 3.0
+    assert solutions.class_balance_ratio(np.array([0, 1]), 3) == float("inf")
