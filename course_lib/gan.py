@@ -82,17 +82,17 @@ class DCGANConfig:
     """Everything that defines a DCGAN run on 28x28 greyscale images."""
 
     latent_dim: int = 64
-    generator_filters: tuple[int, int] = (128, 64)
-    discriminator_filters: tuple[int, int] = (64, 128)
+    generator_filters: tuple[int, int] = (64, 32)
+    discriminator_filters: tuple[int, int] = (32, 64)
     kernel_size: int = 4
     dropout: float = 0.0
     learning_rate: float = 2e-4
     beta_1: float = 0.5
-    batch_size: int = 64
+    batch_size: int = 32
     generator_loss: str = "non_saturating"
     ema_decay: float = 0.999  # 0 turns the moving average of the generator's weights off
-    epochs: int = 20
-    max_seconds: float | None = None
+    epochs: int = 100
+    max_seconds: float | None = None  # the shipped run stops after 300 s (python -m course_lib.gan --train)
     seed: int = 0
 
 
@@ -416,7 +416,35 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
                  "fid_over_floor": round(fid / floor, 2), "training_seconds": round(seconds, 1),
                  "epochs_completed": len(epochs), "class_histogram": np.round(histogram, 4).tolist(),
                  "num_samples": 2000, "reference": "2,000 held-out MNIST digits"})
+    return add_progress_to_manifest(manifest)
+
+
+def add_progress_to_manifest(manifest: dict) -> dict:
+    """Record the progress file's name and sha256 in the shipped generator's manifest."""
+    import json
+
+    from course_lib import data, training
+
+    progress_path = training.pretrained_dir() / f"{PRETRAINED_NAME}_progress.npz"
+    manifest = {**manifest, "progress_file": progress_path.name, "progress_sha256": data.sha256_of(progress_path)}
+    (training.pretrained_dir() / f"{PRETRAINED_NAME}.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
+
+
+def load_progress() -> dict:
+    """The shipped training run's per-epoch sample grids ([0, 1]), FID and losses, sha256-checked."""
+    from course_lib import data, training
+
+    manifest = training.read_manifest(PRETRAINED_NAME)
+    path = data.verify_sha256(training.pretrained_dir() / manifest["progress_file"], manifest["progress_sha256"],
+                              f"Restore it with `git checkout data/pretrained/` or rerun `{manifest['command']}`.")
+    with np.load(path, allow_pickle=False) as archive:
+        progress = {key: archive[key] for key in archive.files}
+    progress["samples"] = progress["samples"].astype(np.float32) / 255.0
+    progress["history"] = {key.removeprefix("history_"): progress.pop(key).tolist()
+                           for key in list(progress) if key.startswith("history_")}
+    progress["history"]["fid"] = progress["fid"].tolist()
+    return progress
 
 
 def load_generator(retrain: bool = False, config: DCGANConfig | None = None):

@@ -178,3 +178,29 @@ def dataclasses_replace(config, **changes):
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+def test_shipped_generator_loads_and_keeps_its_recorded_quality(tmp_path):
+    from course_lib import data, metrics, training
+    from course_lib.evaluator import load_evaluator
+
+    model, manifest = gan.load_generator()
+    assert manifest is not None and manifest["metrics"]["fid_over_floor"] > 1
+    samples = model.generate(2000)
+    assert samples.shape == (2000, 28, 28, 1) and 0 <= samples.min() and samples.max() <= 1
+    judge = load_evaluator()
+    mnist = data.load_dataset("mnist", source="subset", verbose=False)
+    fid = metrics.frechet_distance(judge.features(samples), judge.features(mnist.x_test))
+    assert fid == pytest.approx(manifest["metrics"]["fid"], rel=0.15)  # another noise draw, same generator
+    histogram = gan.class_histogram(judge.predict_labels(samples))
+    assert histogram.min() > 0.05 and histogram.max() < 0.2  # every class within 2x of uniform
+
+
+def test_shipped_progress_is_checked_against_its_sha256(data_copy):
+    from tests.conftest import flip_byte
+
+    progress = gan.load_progress()
+    assert progress["samples"].shape[1:] == (32, 28, 28, 1) and len(progress["history"]["fid"]) == len(progress["epochs"])
+    flip_byte(data_copy / "pretrained" / "dcgan_mnist_progress.npz")
+    with pytest.raises(ValueError, match="sha256"):
+        gan.load_progress()

@@ -70,6 +70,8 @@ def test_shipped_data_files_match_their_manifest():
     for path in (ROOT / "data" / "pretrained").glob("*.json"):
         weights = json.loads(path.read_text())
         assert sha256_of(path.parent / weights["file"]) == weights["sha256"], path.name
+        if "progress_file" in weights:
+            assert sha256_of(path.parent / weights["progress_file"]) == weights["progress_sha256"], path.name
     readme = (ROOT / "data" / "README.md").read_text()
     assert "CC BY-SA 3.0" in readme and "MIT" in readme
 
