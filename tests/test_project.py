@@ -122,3 +122,12 @@ def test_notebooks_are_committed_without_outputs_except_golden_cells():
     golden = sum("nbval-check-output" in cell.metadata.get("tags", [])
                  for path in NOTEBOOKS for cell in nbformat.read(path, as_version=4).cells)
     assert golden >= len(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_links_between_notebooks_resolve(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for target in re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)(?:#[^)]*)?\)", cell.source):
+                assert (ROOT / "notebooks" / target).exists(), f"{path.name} links to the missing {target}"
