@@ -447,10 +447,12 @@ def load_progress() -> dict:
     return progress
 
 
-def load_generator(retrain: bool = False, config: DCGANConfig | None = None):
+def load_generator(retrain: bool = False, config: DCGANConfig | None = None, images=None):
     """The shipped DCGAN generator (moving average of weights), or a freshly trained one.
 
-    Returns ``(gan, manifest_or_None)``: a :class:`GAN` whose generator is ready to sample.
+    Training (``retrain=True``, or no shipped weights) uses ``images`` when given, else the
+    shipped MNIST training split. Returns ``(gan, manifest_or_None)``: a :class:`GAN` whose
+    generator is ready to sample.
     """
     from course_lib import training
 
@@ -469,8 +471,9 @@ def load_generator(retrain: bool = False, config: DCGANConfig | None = None):
     def train(generator):
         from course_lib import data
 
-        mnist = data.load_dataset("mnist", source="subset", verbose=False)
-        trained, _ = train_dcgan(config, mnist.x_train, verbose=2)
+        training_images = images if images is not None else \
+            data.load_dataset("mnist", source="subset", verbose=False).x_train
+        trained, _ = train_dcgan(config, training_images, verbose=2)
         source = trained.ema_generator if trained.ema_generator is not None else trained.generator
         generator.set_weights(source.get_weights())
 
