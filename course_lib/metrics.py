@@ -457,6 +457,35 @@ def _fraction_inside(queries: np.ndarray, centres: np.ndarray,
     return float(inside.mean())
 
 
+class Neighbours(typing.NamedTuple):
+    indices: np.ndarray    # (N_queries, k) rows of ``references``, nearest first
+    distances: np.ndarray  # (N_queries, k) Euclidean distances
+
+
+def nearest_neighbours(queries, references, k: int = 1) -> Neighbours:
+    """The ``k`` nearest rows of ``references`` to each row of ``queries`` (Euclidean).
+
+    Introduced in notebook 03_dcgan_mnist to ask whether a generator copies its training data:
+    flatten images to rows (pixel space) or pass evaluator features, and compare a sample's
+    distance to its nearest training image with a held-out image's. Computed in chunks, so
+    thousands of queries against thousands of references fit in memory.
+    """
+    queries = _as_matrix(queries, "queries")
+    references = _as_matrix(references, "references")
+    _same_feature_dimension(queries, references, "queries", "references")
+    k = positive_int(k, "k")
+    if k > references.shape[0]:
+        raise ValueError(f"k must be at most the number of references ({references.shape[0]}), got {k}.")
+    indices = np.empty((queries.shape[0], k), dtype=np.int64)
+    squared = np.empty((queries.shape[0], k))
+    for start in range(0, queries.shape[0], DISTANCE_CHUNK_ROWS):
+        chunk = _squared_distances(queries[start:start + DISTANCE_CHUNK_ROWS], references)  # (rows, N_refs)
+        nearest = np.argsort(chunk, axis=1, kind="stable")[:, :k]
+        indices[start:start + len(chunk)] = nearest
+        squared[start:start + len(chunk)] = np.take_along_axis(chunk, nearest, axis=1)
+    return Neighbours(indices=indices, distances=np.sqrt(squared))
+
+
 def precision_recall(real_features, generated_features, k: int = 3) -> PrecisionRecall:
     """Improved precision and recall (Kynkaanniemi et al. 2019) on feature vectors.
 

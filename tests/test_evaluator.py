@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from course_lib import data, evaluator, training
+from course_lib import data, evaluator
 from tests.conftest import flip_byte
 
 

@@ -181,7 +181,7 @@ def dataclasses_replace(config, **changes):
 
 
 def test_shipped_generator_loads_and_keeps_its_recorded_quality(tmp_path):
-    from course_lib import data, metrics, training
+    from course_lib import data, metrics
     from course_lib.evaluator import load_evaluator
 
     model, manifest = gan.load_generator()

@@ -459,3 +459,26 @@ def test_kid_standard_error_is_nan_when_every_subset_is_the_whole_set():
     whole = metrics.kernel_distance(features_a, features_b, num_subsets=5, subset_size=1000)
     assert np.isnan(whole.standard_error) and np.isfinite(whole.mean)
     assert metrics.kernel_distance(features_a, features_b, num_subsets=5, subset_size=25).standard_error > 0
+
+
+def test_nearest_neighbours_match_a_brute_force_search_and_find_exact_copies():
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(3)
+    references = rng.normal(size=(300, 5))
+    queries = np.concatenate([rng.normal(size=(40, 5)), references[[7, 123]]])  # two exact copies
+    found = metrics.nearest_neighbours(queries, references, k=3)
+    brute = cdist(queries, references)
+    np.testing.assert_array_equal(found.indices, np.argsort(brute, axis=1, kind="stable")[:, :3])
+    np.testing.assert_allclose(found.distances, np.sort(brute, axis=1)[:, :3], atol=1e-6)
+    assert found.indices[-2:, 0].tolist() == [7, 123] and np.allclose(found.distances[-2:, 0], 0, atol=1e-6)
+
+
+@pytest.mark.parametrize("queries, references, k, message", [
+    (np.zeros((3, 4)), np.zeros((5, 3)), 1, "dimension"),
+    (np.zeros((3, 4)), np.zeros((2, 4)), 3, "at most the number of references"),
+    (np.zeros(4), np.zeros((2, 4)), 1, "queries"),
+])
+def test_nearest_neighbours_reject_bad_input(queries, references, k, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.nearest_neighbours(queries, references, k=k)

@@ -104,3 +104,62 @@ def test_slerp_keeps_the_radius_and_hits_both_ends():
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(start), rtol=1e-5)
     assert solutions.class_balance_ratio(np.array([0, 0, 1, 2, 2, 2]), 3) == 3.0
     assert solutions.class_balance_ratio(np.array([0, 1]), 3) == float("inf")
+
+
+# The reference solutions of notebooks 01 and 09 against independent references (a check of a
+# solution against itself would pass whatever it computed).
+
+@pytest.mark.parametrize("input_size, kernel_size, stride, padding", [
+    (28, 3, 1, "valid"), (28, 5, 2, "valid"), (28, 5, 2, "same"), (27, 4, 3, "same"), (9, 9, 1, "valid"),
+    (7, 2, 2, "valid"), (7, 1, 3, "same"),
+])
+def test_conv2d_output_size_matches_keras(input_size, kernel_size, stride, padding):
+    from keras import ops
+
+    output = ops.conv(np.zeros((1, input_size, input_size, 1), np.float32),
+                      np.zeros((kernel_size, kernel_size, 1, 1), np.float32), strides=stride, padding=padding)
+    assert solutions.conv2d_output_size(input_size, kernel_size, stride, padding) == ops.shape(output)[1]
+
+
+def test_softmax_matches_scipy_even_for_huge_logits():
+    from scipy.special import softmax as scipy_softmax
+
+    logits = np.random.default_rng(0).normal(size=(5, 7)) * np.array([[1], [10], [100], [1000], [1e4]])
+    np.testing.assert_allclose(solutions.softmax(logits), scipy_softmax(logits, axis=1), rtol=1e-10, atol=1e-300)
+
+
+def test_confusion_matrix_counts_repeated_pairs():
+    true = np.array([0, 0, 0, 1, 2, 2])
+    predicted = np.array([0, 0, 1, 1, 0, 2])
+    np.testing.assert_array_equal(solutions.confusion_matrix(true, predicted, 3),
+                                  [[2, 1, 0], [0, 1, 0], [1, 0, 1]])
+
+
+def test_pooled_psnr_is_psnr_of_the_mean_squared_error():
+    from course_lib import metrics
+
+    rng = np.random.default_rng(1)
+    references = rng.random((6, 8, 8, 1), dtype=np.float32)
+    images = np.clip(references + rng.normal(scale=[[[[0.01]]], [[[0.3]]]] * 3, size=references.shape), 0, 1)
+    images = images.astype(np.float32)
+    pooled = solutions.pooled_psnr(images, references)
+    assert pooled == pytest.approx(10 * np.log10(1 / metrics.mse(images, references)), rel=1e-5)
+    assert pooled < metrics.psnr(images, references)  # the average of per-image PSNRs is larger here
+
+
+def test_frechet_distance_1d_matches_the_library_on_exact_moments():
+    from course_lib import metrics
+
+    standard = np.random.default_rng(2).normal(size=5000)
+    standard = (standard - standard.mean()) / standard.std(ddof=1)  # sample moments exactly 0 and 1
+    features_a, features_b = (1.0 + 2.0 * standard)[:, None], (-0.5 + 0.5 * standard)[:, None]
+    assert solutions.frechet_distance_1d(1.0, 4.0, -0.5, 0.25) == pytest.approx(
+        metrics.frechet_distance(features_a, features_b), rel=1e-6)
+
+
+@pytest.mark.parametrize("chose_a, votes", [(50, 100), (60, 100), (18, 100), (0, 10), (7, 9)])
+def test_binomial_p_value_matches_scipy(chose_a, votes):
+    from scipy.stats import binomtest
+
+    assert solutions.two_sided_binomial_p_value(chose_a, votes) == pytest.approx(
+        binomtest(chose_a, votes, 0.5).pvalue, rel=1e-9)
