@@ -25,21 +25,20 @@ BUDGET_NAMES = ("smoke", "cpu", "gpu")
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """What a run is allowed to cost; notebooks scale their training from it."""
+    """What a run is allowed to cost; notebooks scale their training from it with per_budget."""
 
     name: str
     description: str
-    data_source: str  # passed to course_lib.data.load_dataset
     minutes_per_notebook: str
 
 
 BUDGETS = {
     "smoke": Budget("smoke", "CI check: tiny data and a few steps, to prove every cell runs",
-                    "subset", "under 1 minute"),
+                    "under 1 minute per notebook"),
     "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-digit split, "
-                  "training measured in minutes", "subset", "2 to 10 minutes"),
-    "gpu": Budget("gpu", "Colab or a workstation GPU: the full datasets, longer training",
-                  "auto", "5 to 20 minutes"),
+                  "training measured in minutes", "under 2 minutes per notebook with the shipped weights"),
+    "gpu": Budget("gpu", "Colab or a workstation GPU: longer training and larger samples",
+                  "under 2 minutes per notebook with the shipped weights"),
 }
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
+from matplotlib.ticker import MaxNLocator
 
 from course_lib._checks import as_image_batch, positive_int
 
@@ -135,6 +136,7 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
             label, value = baselines[key]
             axis.axhline(value, color="grey", linestyle="--", label=label)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         axis.set_title(key)
         axis.legend(fontsize=8)
     if title:

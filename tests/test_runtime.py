@@ -18,9 +18,11 @@ def test_per_budget_picks_the_named_value():
     assert runtime.per_budget(runtime.BUDGETS["gpu"], smoke=1, cpu=2, gpu=3) == 3
 
 
-def test_auto_budget_is_cpu_without_a_gpu():
-    expected = "gpu" if runtime.has_gpu() else "cpu"
+@pytest.mark.parametrize("gpu_present, expected", [(True, "gpu"), (False, "cpu")])
+def test_auto_budget_follows_the_gpu(monkeypatch, gpu_present, expected):
+    monkeypatch.setattr(runtime, "has_gpu", lambda: gpu_present)
     assert runtime.resolve_budget("auto").name == expected
+    assert runtime.resolve_budget("smoke").name == "smoke"  # an explicit budget is never overridden
 
 
 @pytest.mark.parametrize("bad", ["fast", "CPU", "", None])
