@@ -5,7 +5,9 @@
 Each executed notebook becomes ``<name>.html`` (links between notebooks point at the HTML
 pages); ``index.html`` lists the syllabus with each notebook's run time (from the
 ``timings.json`` that ``run_notebooks.py`` wrote) and its headline numbers (the outputs that
-``course_lib.report.headline`` tagged).
+``course_lib.report.headline`` tagged). The glossary (``notebooks/glossary.md``) becomes
+``glossary.html``, rendered through the same exporter so that its formulas look like the
+notebooks'; the index and every notebook link to it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,21 @@ sys.path.insert(0, str(ROOT))
 from course_lib.report import HEADLINE_MIME  # noqa: E402
 from course_lib.syllabus import SYLLABUS  # noqa: E402
 
-NOTEBOOK_LINK = re.compile(r'href="(?:\.\./notebooks/|\./)?(\d\d_[a-z0-9_]+)\.ipynb(#[^"]*)?"')
+NOTEBOOK_LINK = re.compile(r'href="(?:\.\./notebooks/|\./)?(\d\d_[a-z0-9_]+|glossary)\.(?:ipynb|md)(#[^"]*)?"')
+GLOSSARY = ROOT / "notebooks" / "glossary.md"
+
+
+def html_links(body: str) -> str:
+    """Point links to notebooks (.ipynb) and to the glossary (.md) at their rendered pages."""
+    return NOTEBOOK_LINK.sub(lambda match: f'href="{match.group(1)}.html{match.group(2) or ""}"', body)
+
+
+def render_glossary(exporter, output: pathlib.Path) -> None:
+    """``glossary.md`` as a one-cell notebook through the notebooks' exporter."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(GLOSSARY.read_text())])
+    notebook.metadata["title"] = "Glossary and notation"
+    body, _ = exporter.from_notebook_node(notebook)
+    (output / "glossary.html").write_text(html_links(body))
 
 
 def headlines(notebook) -> list[dict]:
@@ -55,7 +71,7 @@ def render(executed: pathlib.Path, output: pathlib.Path) -> int:
             continue
         notebook = nbformat.read(source, as_version=4)
         body, _ = exporter.from_notebook_node(notebook)
-        body = NOTEBOOK_LINK.sub(lambda match: f'href="{match.group(1)}.html{match.group(2) or ""}"', body)
+        body = html_links(body)
         (output / f"{lesson.number}_{lesson.slug}.html").write_text(body)
         timing = timings.get(lesson.filename, {})
         numbers = "<br>".join(html.escape(record["text"]) for record in headlines(notebook)) or "&ndash;"
@@ -67,6 +83,7 @@ def render(executed: pathlib.Path, output: pathlib.Path) -> int:
                     f"<td>{seconds}</td><td>{numbers}</td></tr>")
     if not rows:
         raise SystemExit(f"No executed notebooks found in {executed}.")
+    render_glossary(exporter, output)
     total = sum(timing.get("seconds", 0) for timing in timings.values())
     index = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -79,7 +96,8 @@ def render(executed: pathlib.Path, output: pathlib.Path) -> int:
 </style></head><body>
 <h1>Deep Learning for Image Generation and Restoration</h1>
 <p>The executed notebooks of the course. Run times are wall-clock seconds on the machine that
-rendered this page; every headline number is printed beside what it should be read against.</p>
+rendered this page; every headline number is printed beside what it should be read against.
+Symbols and terms, with their Chinese names: <a href="glossary.html">glossary and notation</a>.</p>
 <table><thead><tr><th>#</th><th>notebook</th><th>teaches</th><th>run time</th><th>headline numbers</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -88,7 +106,7 @@ rendered this page; every headline number is printed beside what it should be re
 </body></html>
 """
     (output / "index.html").write_text(index)
-    print(f"Rendered {len(rows)} notebook(s) and index.html into {output}.")
+    print(f"Rendered {len(rows)} notebook(s), glossary.html and index.html into {output}.")
     return 0
 
 

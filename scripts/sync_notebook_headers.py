@@ -1,8 +1,9 @@
-"""Write every notebook's Colab badge and setup cell from one template.
+"""Write every notebook's Colab badge, glossary link and setup cell from one template.
 
 The repository URL is stated once, in ``pyproject.toml`` (``[project.urls] Repository``). This
 script puts it into each notebook's badge (pointing at that notebook's own path) and setup
-cell. A fork changes the URL there and runs ``python scripts/sync_notebook_headers.py``;
+cell, and puts a link to the glossary (``notebooks/glossary.md``) beside the badge. A fork
+changes the URL there and runs ``python scripts/sync_notebook_headers.py``;
 ``--check`` (used by the tests) exits 1 if any notebook is out of date.
 """
 
@@ -16,7 +17,8 @@ import sys
 import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)(?: · \[[^\]]*\]\(glossary\.md\))?")
+GLOSSARY_LINK = "[Glossary and notation · 术语与符号](glossary.md)"
 SETUP_TAG = "setup"
 
 SETUP_TEMPLATE = '''\
@@ -50,7 +52,7 @@ def repository_url() -> str:
 def badge(notebook_name: str, repository: str) -> str:
     owner_and_name = repository.removeprefix("https://github.com/").rstrip("/")
     target = f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook_name}"
-    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target})"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target}) · {GLOSSARY_LINK}"
 
 
 def sync(path: pathlib.Path, repository: str) -> bool:

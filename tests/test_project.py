@@ -99,6 +99,7 @@ def test_notebook_opens_with_title_goals_run_time_and_literal_parameters(path):
     assert title.cell_type == "markdown" and title.source.startswith(f"# {path.name[:2]} ·")
     assert "Learning goals" in title.source and "Expected run time" in title.source
     assert f"/blob/main/notebooks/{path.name})" in title.source  # the Colab badge opens this notebook
+    assert "](glossary.md)" in title.source  # and the glossary is one click away
     parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1
     names = set()
@@ -131,3 +132,43 @@ def test_links_between_notebooks_resolve(path):
         if cell.cell_type == "markdown":
             for target in re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)(?:#[^)]*)?\)", cell.source):
                 assert (ROOT / "notebooks" / target).exists(), f"{path.name} links to the missing {target}"
+
+
+def glossary_rows() -> list[list[str]]:
+    """The body rows of every table in the glossary, as lists of cells."""
+    rows = []
+    for line in (ROOT / "notebooks" / "glossary.md").read_text().splitlines():
+        if line.startswith("|") and not set(line) <= set("|-: "):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return [row for row in rows if row[0] not in ("symbol", "English")]  # headers out
+
+
+def test_every_glossary_entry_has_its_chinese_term():
+    rows = glossary_rows()
+    assert len(rows) > 80
+    missing = [row[0] for row in rows if not any("\u4e00" <= char <= "\u9fff" for char in " ".join(row))]
+    assert not missing, f"entries without a Chinese term: {missing}"
+
+
+def test_glossary_names_only_notebooks_of_the_syllabus():
+    numbers = {lesson.number for lesson in syllabus.SYLLABUS}
+    for row in glossary_rows():
+        if len(row) == 5:  # notation: symbol, meaning, Chinese, shape, notebook(s)
+            assert set(re.findall(r"\d\d", row[4])) <= numbers and row[4], row
+
+
+def test_rendered_course_links_notebooks_and_glossary(tmp_path):
+    import render_course
+
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    for path in NOTEBOOKS[:2]:
+        (executed / path.name).write_text(path.read_text())
+    assert render_course.render(executed, tmp_path / "html") == 0
+    index = (tmp_path / "html" / "index.html").read_text()
+    assert 'href="glossary.html"' in index and f'href="{NOTEBOOKS[0].stem}.html"' in index
+    glossary = (tmp_path / "html" / "glossary.html").read_text()
+    assert "Kullback-Leibler" in glossary and "证据下界" in glossary
+    page = (tmp_path / "html" / f"{NOTEBOOKS[0].stem}.html").read_text()
+    assert 'href="glossary.html"' in page and 'glossary.md"' not in page
+    assert not re.search(r'href="(?!https?:)[^"]*\d\d_[a-z0-9_]+\.ipynb', page)  # links between pages stay in the site
