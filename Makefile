@@ -2,6 +2,7 @@
 #   make course   set up, execute every notebook at BUDGET (default cpu) into build/, render HTML
 #   make test     set up, run the unit tests, then execute every notebook at the smoke budget
 #   make lab      set up and start JupyterLab on the notebooks
+#   make check-html  (maintainers) open the rendered course in headless Chromium and check every page
 # Everything installs into .venv/ from the package registries; nothing else is touched.
 
 PYTHON ?= python3
@@ -18,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # training checkpoints of notebook runs stay inside the checkout (make clean removes them)
 export COURSE_WORKDIR ?= $(CURDIR)/build/work
 
-.PHONY: setup course test lab fashion-mnist lock strip golden clean
+.PHONY: setup course test lab check-html fashion-mnist lock strip golden clean
 
 # Python 3.11+ installs the exact versions CI uses; 3.10 the ranges from pyproject.toml.
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
@@ -68,6 +69,13 @@ test: setup
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+# Maintainers, after `make course`: open every page of build/html in headless Chromium and check
+# that it loads, its images load, its figures match build/$(BUDGET)'s notebooks, no cell shows an
+# error and every link resolves. Needs Debian's Chromium (not a Python package; CI has none).
+check-html: $(VENV)/.installed
+	@test -x /usr/bin/chromium || { echo "make check-html needs Debian's Chromium: sudo apt-get install chromium"; exit 1; }
+	$(BIN)/python scripts/check_rendered_course.py --html build/html --executed build/$(BUDGET)
 
 # Keep only the outputs of golden cells (tag nbval-check-output) in the committed notebooks.
 strip: $(VENV)/.installed

@@ -1,0 +1,121 @@
+"""The browser-free part of scripts/check_rendered_course.py: what a rendered page shows, what an
+executed notebook expects, and the verdict. Pages are rendered through nbconvert's lab template,
+as render_course.py does, so the checker reads the markup the course really has. No Chromium."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbconvert import HTMLExporter
+
+import check_rendered_course as checker
+
+# a 1x1 PNG (Chromium decodes it to naturalWidth 1), as a figure output carries it
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+# ipykernel's traceback of `raise ValueError("bad")`, with its colour codes
+VALUE_ERROR = nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[
+    "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m",
+    "\x1b[0;31mValueError\x1b[0m                                Traceback (most recent call last)",
+    "Cell \x1b[0;32mIn[1], line 1\x1b[0m\n\x1b[0;32m----> 1\x1b[0m \x1b[38;5;28;01mraise\x1b[39;00m ValueError(\"bad\")\n",
+    "\x1b[0;31mValueError\x1b[0m: bad"])
+# a SyntaxError's traceback has no "Traceback (most recent call last)" line
+SYNTAX_ERROR = nbformat.v4.new_output("error", ename="SyntaxError", evalue="invalid syntax", traceback=[
+    "\x1b[0;36m  Cell \x1b[0;32mIn[2], line 1\x1b[0m\n\x1b[0;31m    x =\x1b[0m\n\x1b[0m       ^\x1b[0m\n",
+    "\x1b[0;31mSyntaxError\x1b[0m\x1b[0;31m:\x1b[0m invalid syntax\n"])
+WARNING = nbformat.v4.new_output("stream", name="stderr",
+                                 text="/tmp/lesson.py:3: UserWarning: the learning rate is high\n  warnings.warn(\n")
+
+
+def notebook(*outputs, links="[the glossary](glossary.html#kl) and [next](01_next.html)"):
+    figure = nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure size 1x1>"})
+    cells = [nbformat.v4.new_markdown_cell(f"# 00 · A tiny lesson\n\nRead {links}.\n\n## Setup"),
+             nbformat.v4.new_code_cell("plot()", outputs=[figure, *outputs])]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def rendered(notebook_node) -> str:
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook_node)
+    return body
+
+
+def verdict(notebook_node, *, page="00_tiny.html", files=("00_tiny.html", "01_next.html", "glossary.html"),
+            images=None, expected=None):
+    facts = checker.page_facts(rendered(notebook_node))
+    images = [{"src": "data:image/png;base64,...", "complete": True, "naturalWidth": 1}] if images is None else images
+    expected = checker.notebook_expectations(notebook_node) if expected is None else expected
+    anchors = {page: facts.anchors, "glossary.html": {"kl"}, "01_next.html": set()}
+    return facts, checker.page_problems(page, facts, images, expected, set(files), anchors)
+
+
+def test_a_page_with_its_figure_links_and_a_warning_passes():
+    facts, problems = verdict(notebook(WARNING))
+    assert problems == []
+    assert facts.title and facts.heading == "00 · A tiny lesson"  # nbconvert's "¶" anchor is not part of it
+    assert facts.figures == 1 and facts.errors == []  # a warning on stderr is not an error
+    assert {"00-%C2%B7-A-tiny-lesson", "Setup"} <= facts.anchors  # ids of headings, percent-encoded as written
+
+
+def test_expectations_of_an_executed_notebook_count_images_and_errors():
+    expected = checker.notebook_expectations(notebook(WARNING, VALUE_ERROR, SYNTAX_ERROR))
+    assert expected == checker.Expected(figures=1, errors=2, heading="00 · A tiny lesson")
+    html_output = nbformat.v4.new_output("display_data", data={"text/html": "<b>table</b>", "image/png": PNG})
+    assert checker.notebook_expectations(notebook(html_output)).figures == 1  # HTML wins over the image
+
+
+@pytest.mark.parametrize("error, named", [(VALUE_ERROR, "ValueError: bad"), (SYNTAX_ERROR, "SyntaxError: invalid syntax")])
+def test_an_error_output_is_reported_with_its_exception(error, named):
+    facts, problems = verdict(notebook(WARNING, error))
+    assert facts.errors == [named]
+    assert f"error shown: {named}" in problems
+    assert "the executed notebook has 1 error output(s)" in problems
+
+
+def test_papermills_error_cell_is_reported():
+    stopped = notebook()
+    stopped.cells.insert(0, nbformat.v4.new_markdown_cell(
+        '<span style="color:red" id="papermill-error-cell">Execution using papermill encountered an exception</span>'))
+    assert checker.page_facts(rendered(stopped)).errors[0].startswith("papermill stopped")
+
+
+def test_missing_link_targets_and_anchors_are_reported():
+    lesson = notebook(links="[gone](05_gone.html), [bad anchor](glossary.html#elbo), [up](../notebooks/x.ipynb), "
+                            "[here](#Setup), [encoded](glossary.html#k%6C), [web](https://keras.io) and [missing here](#nowhere)")
+    _, problems = verdict(lesson)
+    assert problems == ["link '05_gone.html': no file 05_gone.html in the folder",
+                        "link 'glossary.html#elbo': no element with id 'elbo' in glossary.html",
+                        "link '../notebooks/x.ipynb': no file ../notebooks/x.ipynb in the folder",
+                        "link '#nowhere': no element with id 'nowhere' in 00_tiny.html"]
+
+
+def test_relative_targets_resolve_inside_the_folder_and_skip_the_web():
+    assert checker.relative_target("#Setup", "00_tiny.html") == ("00_tiny.html", "Setup")
+    assert checker.relative_target("glossary.html#KL%20divergence", "00_tiny.html") == ("glossary.html", "KL%20divergence")
+    assert checker.relative_target("./sub/../01_next.html", "00_tiny.html") == ("01_next.html", "")
+    assert all(checker.relative_target(href, "00_tiny.html") is None
+               for href in ("https://colab.research.google.com/x", "mailto:a@b.c", "//cdn.example/x.js"))
+
+
+def test_unloaded_images_and_a_wrong_figure_count_fail_but_web_images_are_not_checked():
+    images = [{"src": "data:image/png;base64,AAAA", "complete": True, "naturalWidth": 0},
+              {"src": "https://colab.research.google.com/assets/colab-badge.svg", "complete": True, "naturalWidth": 0}]
+    expected = checker.Expected(figures=2, errors=0, heading="00 · Another lesson")
+    _, problems = verdict(notebook(), images=images, expected=expected)
+    assert problems == ["heading '00 · A tiny lesson', the notebook's is '00 · Another lesson'",
+                        "image not loaded: data:image/png;base64,AAAA",
+                        "1 figure(s) shown, the executed notebook has 2"]
+
+
+def test_index_must_link_every_notebook_page_and_the_glossary():
+    index = checker.page_facts('<title>Course</title><h1>Course</h1><a href="00_tiny.html">00</a>')
+    assert checker.index_problems(index, ["00_tiny.html", "01_next.html", "glossary.html", "index.html"]) == [
+        "index.html does not link 01_next.html", "index.html does not link glossary.html"]
+
+
+def test_a_page_without_title_or_heading_fails():
+    facts = checker.page_facts("<html><body><p>nothing</p></body></html>")
+    assert checker.page_problems("x.html", facts, [], None, {"x.html"}, {}) == ["no <title>", "no <h1> heading"]
+
+
+def test_without_chromium_the_checker_says_how_to_install_it(tmp_path):
+    with pytest.raises(SystemExit, match="apt-get install chromium"):
+        checker.main(["--html", str(tmp_path), "--chromium", str(tmp_path / "no-chromium")])
