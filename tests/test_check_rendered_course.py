@@ -1,8 +1,11 @@
 """The browser-free part of scripts/check_rendered_course.py: what a rendered page shows, what an
 executed notebook expects, and the verdict. Pages are rendered through nbconvert's lab template,
-as render_course.py does, so the checker reads the markup the course really has. No Chromium."""
+as render_course.py does, so the checker reads the markup the course really has. Only the last test
+opens Chromium, and only where Debian's package is installed (CI has none: it is skipped there)."""
 
 from __future__ import annotations
+
+import os
 
 import nbformat
 import pytest
@@ -119,3 +122,20 @@ def test_a_page_without_title_or_heading_fails():
 def test_without_chromium_the_checker_says_how_to_install_it(tmp_path):
     with pytest.raises(SystemExit, match="apt-get install chromium"):
         checker.main(["--html", str(tmp_path), "--chromium", str(tmp_path / "no-chromium")])
+
+
+@pytest.mark.skipif(not os.access(checker.CHROMIUM, os.X_OK), reason="Debian's Chromium is not installed (CI has none)")
+def test_in_chromium_a_broken_image_and_a_missing_page_fail(tmp_path, capsys):
+    lesson = notebook(links="[the glossary](glossary.html)")
+    (tmp_path / "00_tiny.html").write_text(rendered(lesson))
+    (tmp_path / "glossary.html").write_text("<title>Glossary</title><h1>Glossary</h1><p id='kl'>KL</p>")
+    (tmp_path / "index.html").write_text('<title>Course</title><h1>Course</h1>'
+                                         '<a href="00_tiny.html">00</a> <a href="glossary.html">glossary</a>')
+    assert checker.check(tmp_path, None, checker.CHROMIUM) == 0
+    broken = rendered(lesson).replace(f"base64,{PNG}", "base64,bm90IGEgcG5n")  # "not a png"
+    (tmp_path / "00_tiny.html").write_text(broken.replace('href="glossary.html"', 'href="01_next.html"'))
+    assert checker.check(tmp_path, None, checker.CHROMIUM) == 1
+    report = capsys.readouterr()
+    assert "00_tiny.html: image not loaded: data:image/png;base64,bm90IGEgcG5n" in report.err
+    assert "00_tiny.html: link '01_next.html': no file 01_next.html in the folder" in report.err
+    assert "00_tiny.html" in report.out and "0/1 images loaded" in report.out
