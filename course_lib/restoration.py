@@ -108,6 +108,9 @@ class Restorer:
                              f"({damaged.degradation.description}); it handles: "
                              f"{', '.join(self.handles)}.")
         restored = np.asarray(self.function(damaged), dtype=np.float32)
+        if restored.ndim != 4 or len(restored) != len(damaged.images):
+            raise ValueError(f"{self.name} must return a batch (N, H, W, C) with N = "
+                             f"{len(damaged.images)}, got shape {restored.shape}.")
         return np.clip(restored, 0.0, 1.0)
 
 
@@ -145,10 +148,12 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
         E = x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + (1 - Phi(b)),
 
     the mean of the part of ``x + sigma n`` inside [0, 1] plus the mass clipped to 1. It rises
-    monotonically from ``sigma phi(0) - ...`` (about ``sigma / sqrt(2 pi)``) at ``x = 0``.
+    monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
+    to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
     """
     values = np.asarray(values, dtype=np.float64)
-    if sigma <= 0:
+    sigma = deg._non_negative(sigma, "sigma")
+    if sigma == 0:
         return values
     lower, upper = -values / sigma, (1.0 - values) / sigma
     normal = scipy.stats.norm
@@ -167,7 +172,8 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     correction of Foi (2009) for clipped noisy images.
     """
     estimates = np.asarray(estimates, dtype=np.float64)
-    if sigma <= 0:
+    sigma = deg._non_negative(sigma, "sigma")
+    if sigma == 0:
         return estimates.astype(np.float32)
     grid = np.linspace(0.0, 1.0, 2001)
     return np.interp(estimates, clipped_mean(grid, sigma), grid).astype(np.float32)

@@ -32,6 +32,9 @@ def test_a_restorer_refuses_what_it_cannot_handle_and_says_so(digits):
     with pytest.raises(ValueError, match="Damaged batch"):
         rst.biharmonic()(digits[0])
     assert rst.biharmonic().can_restore("missing_50") and not rst.biharmonic().can_restore("blur")
+    broken = rst.Restorer("broken", lambda damaged: damaged.images[0], ("hole",))
+    with pytest.raises(ValueError, match=r"broken must return a batch \(N, H, W, C\) with N = 12"):
+        broken(damaged)
 
 
 def test_a_restorer_can_name_exact_degradations():
