@@ -11,6 +11,8 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.solutions``: the reference solutions those checks compare against.
 - ``course_lib.report``: headline numbers that the rendered course index collects.
 - ``course_lib.metrics``: image-quality and generative-model metrics.
+- ``course_lib.degradations``: noise, masks (1 = known pixel), blur, downsampling, named by level.
+- ``course_lib.restoration``: classical restorers, their tuning on validation digits, the benchmark.
 
 Importing the package does not import TensorFlow: submodules import it when they need it.
 """

@@ -289,3 +289,36 @@ register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
 register(Exercise("class_balance_ratio", "03_dcgan_mnist", solutions.class_balance_ratio, _predicted_labels,
                   "np.bincount(labels, minlength=num_classes) gives every class's count; a count of 0 "
                   "makes the ratio infinite."))
+
+
+# ----------------------------------------------------------------- 06_degradations_and_classical_restoration
+
+def _hole_sizes(rng: np.random.Generator) -> tuple:
+    image_size = int(rng.integers(4, 40))
+    return image_size, int(rng.integers(1, image_size + 1))
+
+
+def _masked_batch(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 5)), int(rng.integers(4, 29)), int(rng.integers(4, 29)), int(rng.choice([1, 3])))
+    mask = (rng.random(shape[:3] + (1,)) < 0.6).astype(np.float32)
+    damaged = (rng.random(shape) * mask).astype(np.float32)
+    return damaged, mask, rng.random(shape[1:]).astype(np.float32)
+
+
+def _clean_values_and_sigma(rng: np.random.Generator) -> tuple:
+    values = rng.random(int(rng.integers(1, 50)))
+    values[:2] = [0.0, 1.0][:len(values[:2])]  # the extremes, where clipping matters most
+    return values, float(rng.uniform(0.01, 1.0))
+
+
+register(Exercise("centre_hole_mask", "06_degradations_and_classical_restoration", solutions.centre_hole_mask,
+                  _hole_sizes,
+                  "start from np.ones((image_size, image_size), np.float32); corner = (image_size - hole_size) // 2; "
+                  "set mask[corner:corner + hole_size, corner:corner + hole_size] = 0."))
+register(Exercise("mean_fill", "06_degradations_and_classical_restoration", solutions.mean_fill, _masked_batch,
+                  "mask * damaged + (1 - mask) * mean_image[None]: the mask's single channel and the mean "
+                  "image's missing batch axis broadcast."))
+register(Exercise("clipped_noise_mean", "06_degradations_and_classical_restoration", solutions.clipped_noise_mean,
+                  _clean_values_and_sigma,
+                  "a = -x / sigma, b = (1 - x) / sigma; x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + 1 - Phi(b), "
+                  "with scipy.stats.norm.cdf and norm.pdf.", rtol=1e-6, atol=1e-8))

@@ -122,3 +122,28 @@ def class_balance_ratio(predicted_labels: np.ndarray, num_classes: int) -> float
     """Largest class share over the smallest; inf when a class never occurs."""
     counts = np.bincount(predicted_labels, minlength=num_classes)
     return float("inf") if counts.min() == 0 else float(counts.max() / counts.min())
+
+
+# ----------------------------------------------------------------- 06_degradations_and_classical_restoration
+
+def centre_hole_mask(image_size: int, hole_size: int) -> np.ndarray:
+    """(image_size, image_size) float32 mask: 0 in the centred hole_size square, 1 elsewhere."""
+    mask = np.ones((image_size, image_size), dtype=np.float32)
+    corner = (image_size - hole_size) // 2
+    mask[corner:corner + hole_size, corner:corner + hole_size] = 0.0
+    return mask
+
+
+def mean_fill(damaged: np.ndarray, mask: np.ndarray, mean_image: np.ndarray) -> np.ndarray:
+    """Known pixels (mask 1) from damaged, missing ones (mask 0) from mean_image: (N, H, W, C)."""
+    return mask * damaged + (1.0 - mask) * mean_image[None]
+
+
+def clipped_noise_mean(values: np.ndarray, sigma: float) -> np.ndarray:
+    """E[clip(x + sigma n, 0, 1)] for each x in values, n ~ N(0, 1)."""
+    from scipy.stats import norm
+
+    lower, upper = -values / sigma, (1.0 - values) / sigma                # a, b
+    return (values * (norm.cdf(upper) - norm.cdf(lower))                  # x (Phi(b) - Phi(a))
+            + sigma * (norm.pdf(lower) - norm.pdf(upper))                 # + sigma (phi(a) - phi(b))
+            + (1.0 - norm.cdf(upper)))                                    # + P(x + sigma n > 1)

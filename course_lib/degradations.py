@@ -1,0 +1,454 @@
+"""Degradations: the damage that notebooks 06-08 teach networks and classical methods to undo.
+
+Each function takes a batch of clean images (float32 NHWC in [0, 1]) and a ``seed``, and returns
+the damaged batch, still float32 NHWC in [0, 1]; the same seed always gives the same damage.
+Degradations that remove pixels also return their **mask**, float32 of shape (N, H, W, 1) with
+**1 = known pixel, 0 = missing pixel** (the convention of every restorer in the course); the
+missing pixels of the damaged image are set to 0. :class:`Degradation` names a degradation and its
+level (``"noise_0.3"``, ``"hole_12"``, ``"missing_50"``, ``"blur"``, ``"down_2"``) so that the
+benchmark, the notebooks and the restorers all refer to the same damage the same way;
+:func:`get_degradation` parses those names. Introduced in notebook
+06_degradations_and_classical_restoration. What it leaves out: colour-specific damage (JPEG
+artefacts, demosaicking) and unknown-kernel (blind) blur.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import typing
+
+import numpy as np
+import scipy.ndimage
+
+from course_lib._checks import as_image_batch, one_of, positive_int
+
+__all__ = [
+    "add_gaussian_noise", "add_salt_and_pepper", "remove_random_pixels", "cut_square_hole",
+    "draw_strokes", "gaussian_psf", "gaussian_blur", "downsample", "upsample", "apply_mask",
+    "Degradation", "Damaged", "get_degradation", "BENCHMARK_DEGRADATIONS", "KINDS",
+]
+
+KINDS = ("noise", "salt_pepper", "missing", "hole", "strokes", "blur", "down")
+HOLE_POSITIONS = ("centre", "random")
+UPSAMPLING_METHODS = ("nearest", "bilinear", "bicubic")
+# spline order of each interpolation method in scipy / scikit-image
+SPLINE_ORDER = {"nearest": 0, "bilinear": 1, "bicubic": 3}
+# The blur of the course's benchmark: a Gaussian point-spread function of standard deviation
+# 1.5 pixels (strokes of MNIST digits are 2-3 pixels wide, so it merges nearby strokes).
+DEFAULT_BLUR_SIGMA = 1.5
+# The eight degradations of the restoration benchmark, by name.
+BENCHMARK_DEGRADATIONS = ("noise_0.1", "noise_0.3", "noise_0.5", "hole_12", "missing_50", "blur",
+                          "down_2", "down_4")
+
+
+# --------------------------------------------------------------------------------------------
+# Checks
+# --------------------------------------------------------------------------------------------
+
+def _fraction(value, name: str, *, allow_zero: bool = True) -> float:
+    """Return ``value`` as a float in [0, 1] (or (0, 1] without ``allow_zero``), else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}.")
+    value = float(value)
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= 1):
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise ValueError(f"{name} must be a fraction in {interval}, got {value!r}.")
+    return value
+
+
+def _non_negative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    return value
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    return int(seed)
+
+
+def _check_mask(mask, images: np.ndarray) -> np.ndarray:
+    mask = as_image_batch(mask, "mask", channels=1)
+    if mask.shape != images.shape[:3] + (1,):
+        raise ValueError(f"mask must have shape {images.shape[:3] + (1,)} (one channel, same "
+                         f"batch and size as the images), got {mask.shape}.")
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("mask must hold only 0 (missing pixel) and 1 (known pixel).")
+    return mask
+
+
+# --------------------------------------------------------------------------------------------
+# Noise
+# --------------------------------------------------------------------------------------------
+
+def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -> np.ndarray:
+    """Additive white Gaussian noise of standard deviation ``sigma`` on the [0, 1] scale.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    ``y = clip(x + sigma * n, 0, 1)`` with ``n ~ N(0, 1)`` drawn independently per pixel from
+    ``numpy.random.default_rng(seed)``. With ``clip=True`` (the default, and the course's
+    benchmark) the result stays a valid image in [0, 1], but the noise is then **no longer
+    zero-mean** where the image is near 0 or 1: on MNIST's black background the clipped noise
+    averages ``sigma / sqrt(2 pi)`` (0.12 for sigma 0.3). ``clip=False`` returns ``x + sigma n``
+    unclipped (values outside [0, 1]; for studying the noise itself, not for restorers).
+    """
+    images = as_image_batch(images)
+    sigma = _non_negative(sigma, "sigma")
+    generator = np.random.default_rng(_seed(seed))
+    noise = generator.standard_normal(images.shape).astype(np.float32)   # (N, H, W, C)
+    noisy = images + np.float32(sigma) * noise                            # y = x + sigma n
+    return np.clip(noisy, 0.0, 1.0) if clip else noisy
+
+
+def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
+    """Set a ``fraction`` of the pixels of each image to 0 (pepper) or 1 (salt), half each.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Exactly
+    ``round(fraction * H * W)`` pixel positions per image are hit (all channels of a hit pixel
+    take the same value). It simulates dead and stuck sensor pixels or transmission errors;
+    unlike a mask, the restorer is not told where they are.
+    """
+    images = as_image_batch(images)
+    fraction = _fraction(fraction, "fraction")
+    generator = np.random.default_rng(_seed(seed))
+    count, height, width, _ = images.shape
+    num_hit = int(round(fraction * height * width))
+    damaged = images.copy()
+    for index in range(count):
+        positions = generator.choice(height * width, size=num_hit, replace=False)
+        values = generator.integers(0, 2, size=num_hit).astype(np.float32)  # 0 pepper, 1 salt
+        rows, columns = np.unravel_index(positions, (height, width))
+        damaged[index, rows, columns, :] = values[:, None]
+    return damaged
+
+
+# --------------------------------------------------------------------------------------------
+# Masks: 1 = known pixel, 0 = missing pixel
+# --------------------------------------------------------------------------------------------
+
+def apply_mask(images, mask) -> np.ndarray:
+    """Zero the missing pixels: ``images * mask`` with mask 1 = known, 0 = missing.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``mask`` has shape
+    (N, H, W, 1) and holds only 0 and 1; it applies to every channel.
+    """
+    images = as_image_batch(images)
+    mask = _check_mask(mask, images)
+    return images * mask
+
+
+def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Delete a random ``fraction`` of the pixels of each image; return ``(damaged, mask)``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Exactly
+    ``round(fraction * H * W)`` pixels per image are missing (set to 0 in ``damaged``, 0 in
+    ``mask``), at positions drawn independently for each image. It simulates lost
+    measurements (a sensor that samples only some pixels, packet loss).
+    """
+    images = as_image_batch(images)
+    fraction = _fraction(fraction, "fraction")
+    generator = np.random.default_rng(_seed(seed))
+    count, height, width, _ = images.shape
+    num_missing = int(round(fraction * height * width))
+    mask = np.ones((count, height, width, 1), dtype=np.float32)
+    for index in range(count):
+        positions = generator.choice(height * width, size=num_missing, replace=False)
+        rows, columns = np.unravel_index(positions, (height, width))
+        mask[index, rows, columns, 0] = 0.0
+    return images * mask, mask
+
+
+def hole_corner(image_size: int, hole_size: int) -> int:
+    """Top (= left) index of a centred square hole: ``(image_size - hole_size) // 2``."""
+    return (image_size - hole_size) // 2
+
+
+def cut_square_hole(images, size: int, position: str = "centre",
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a ``size`` x ``size`` square hole in each image; return ``(damaged, mask)``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``position="centre"``
+    puts the hole's top-left corner at row and column ``(H - size) // 2`` and
+    ``(W - size) // 2`` (rows 8 to 19 for a 12-pixel hole in a 28-pixel digit), the same for every
+    image; ``"random"`` draws its top-left corner uniformly per image so the hole lies wholly
+    inside the image. It simulates occlusion and the classic inpainting task.
+    """
+    images = as_image_batch(images)
+    size = positive_int(size, "size")
+    one_of(position, HOLE_POSITIONS, "hole position")
+    count, height, width, _ = images.shape
+    if size > min(height, width):
+        raise ValueError(f"size must be at most the image side ({min(height, width)}), got {size}.")
+    generator = np.random.default_rng(_seed(seed))
+    mask = np.ones((count, height, width, 1), dtype=np.float32)
+    for index in range(count):
+        if position == "centre":
+            top, left = hole_corner(height, size), hole_corner(width, size)
+        else:
+            top = int(generator.integers(0, height - size + 1))
+            left = int(generator.integers(0, width - size + 1))
+        mask[index, top:top + size, left:left + size, 0] = 0.0
+    return images * mask, mask
+
+
+def draw_strokes(images, num_strokes: int = 3, width: int = 2,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Erase free-form strokes (random polylines) from each image; return ``(damaged, mask)``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Each image gets
+    ``num_strokes`` polylines of 2 to 4 straight segments between random points, each
+    ``width`` pixels thick; the pixels under them are missing. It simulates scratches, text
+    overlays, or a user painting out an object (free-form inpainting).
+    """
+    from skimage.draw import line
+
+    images = as_image_batch(images)
+    num_strokes = positive_int(num_strokes, "num_strokes")
+    width = positive_int(width, "width")
+    generator = np.random.default_rng(_seed(seed))
+    count, height, width_pixels, _ = images.shape
+    brush = np.ones((width, width), dtype=bool)
+    mask = np.ones((count, height, width_pixels, 1), dtype=np.float32)
+    for index in range(count):
+        erased = np.zeros((height, width_pixels), dtype=bool)
+        for _ in range(num_strokes):
+            num_points = int(generator.integers(3, 6))
+            rows = generator.integers(0, height, size=num_points)
+            columns = generator.integers(0, width_pixels, size=num_points)
+            for start in range(num_points - 1):
+                line_rows, line_columns = line(rows[start], columns[start],
+                                               rows[start + 1], columns[start + 1])
+                erased[line_rows, line_columns] = True
+        erased = scipy.ndimage.binary_dilation(erased, structure=brush)
+        mask[index, erased, 0] = 0.0
+    return images * mask, mask
+
+
+# --------------------------------------------------------------------------------------------
+# Blur and resolution
+# --------------------------------------------------------------------------------------------
+
+def gaussian_psf(sigma: float = DEFAULT_BLUR_SIGMA, radius: int | None = None) -> np.ndarray:
+    """A normalised 2-D Gaussian point-spread function, shape (2 radius + 1, 2 radius + 1).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``radius`` defaults to
+    ``ceil(3 sigma)``. ``psf[i, j] = exp(-(i^2 + j^2) / (2 sigma^2)) / Z`` with the sum equal to 1,
+    so blurring keeps the mean brightness. The deblurring restorers use the same PSF.
+    """
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}.")
+    radius = int(math.ceil(3 * sigma)) if radius is None else positive_int(radius, "radius")
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    one_dimensional = np.exp(-offsets ** 2 / (2.0 * sigma ** 2))        # (2r + 1,)
+    psf = np.outer(one_dimensional, one_dimensional)                     # (2r + 1, 2r + 1)
+    return (psf / psf.sum()).astype(np.float32)
+
+
+def gaussian_blur(images, sigma: float = DEFAULT_BLUR_SIGMA, seed: int = 0) -> np.ndarray:
+    """Convolve each image with :func:`gaussian_psf` (``sigma`` pixels); borders reflect.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``y = k * x`` (no
+    noise), computed by ``scipy.ndimage.convolve`` per image and channel with mode
+    ``"reflect"``. It simulates defocus or a shaken camera with a known kernel. ``seed`` is
+    accepted for a uniform interface and unused: this blur is deterministic.
+    """
+    images = as_image_batch(images)
+    _seed(seed)
+    psf = gaussian_psf(sigma)
+    kernel = psf[None, :, :, None]                                       # (1, k, k, 1)
+    return scipy.ndimage.convolve(images, kernel, mode="reflect").astype(np.float32)
+
+
+def _factor(factor) -> int:
+    factor = positive_int(factor, "factor")
+    if factor < 2:
+        raise ValueError(f"factor must be an integer of at least 2, got {factor}.")
+    return factor
+
+
+def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
+    """Reduce the resolution by ``factor``: average each ``factor`` x ``factor`` block.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. (N, H, W, C) ->
+    (N, H / factor, W / factor, C); H and W must be multiples of ``factor`` (28 -> 14 for 2,
+    28 -> 7 for 4). Block averaging models a sensor with fewer, larger pixels (each low-
+    resolution pixel integrates the light over its area). ``seed`` is unused (deterministic).
+    """
+    images = as_image_batch(images)
+    factor = _factor(factor)
+    _seed(seed)
+    count, height, width, channels = images.shape
+    if height % factor or width % factor:
+        raise ValueError(f"the image height and width must be multiples of factor {factor}, "
+                         f"got {height} x {width}.")
+    blocks = images.reshape(count, height // factor, factor, width // factor, factor, channels)
+    return blocks.mean(axis=(2, 4)).astype(np.float32)                  # (N, H/f, W/f, C)
+
+
+def upsample(images, factor: int, method: str = "nearest") -> np.ndarray:
+    """Enlarge by ``factor`` with ``"nearest"``, ``"bilinear"`` or ``"bicubic"`` interpolation.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. (N, h, w, C) ->
+    (N, h factor, w factor, C) via ``skimage.transform.resize`` with spline order 0, 1 or 3
+    (pixel centres aligned, edges reflected, no anti-aliasing); the result is clipped to
+    [0, 1] because cubic splines overshoot. Nearest upsampling repeats each pixel in a
+    ``factor`` x ``factor`` block, so it exactly inverts :func:`downsample` on images that are
+    constant on those blocks.
+    """
+    from skimage.transform import resize
+
+    images = as_image_batch(images)
+    factor = _factor(factor)
+    one_of(method, UPSAMPLING_METHODS, "upsampling method")
+    count, height, width, channels = images.shape
+    if method == "nearest":
+        return np.repeat(np.repeat(images, factor, axis=1), factor, axis=2)
+    enlarged = resize(images, (count, height * factor, width * factor, channels),
+                      order=SPLINE_ORDER[method], mode="symmetric", anti_aliasing=False,
+                      preserve_range=True)
+    return np.clip(enlarged, 0.0, 1.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Named degradations
+# --------------------------------------------------------------------------------------------
+
+class Damaged(typing.NamedTuple):
+    """A damaged batch: what a restorer is given.
+
+    ``images``: the damaged images (for ``down`` degradations, the small low-resolution ones);
+    ``mask``: (N, H, W, 1) with 1 = known pixel, 0 = missing, or ``None`` when no pixel is
+    missing; ``degradation``: the :class:`Degradation` that made them.
+    """
+
+    images: np.ndarray
+    mask: np.ndarray | None
+    degradation: "Degradation"
+
+
+@dataclasses.dataclass(frozen=True)
+class Degradation:
+    """A named degradation and its level; ``apply(images, seed)`` damages a batch.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``kind`` is one of
+    ``KINDS``; ``level`` is the noise sigma (``noise``), the fraction of pixels hit
+    (``salt_pepper``, ``missing``), the hole side in pixels (``hole``), the number of strokes
+    (``strokes``), the PSF sigma in pixels (``blur``) or the downsampling factor (``down``).
+    ``position`` places holes (``"centre"`` or ``"random"``). Build them by name with
+    :func:`get_degradation`.
+    """
+
+    kind: str
+    level: float
+    position: str = "centre"
+
+    def __post_init__(self):
+        one_of(self.kind, KINDS, "degradation kind")
+        one_of(self.position, HOLE_POSITIONS, "hole position")
+        _non_negative(self.level, "level")
+
+    @property
+    def name(self) -> str:
+        """The short name the benchmark and the notebooks use, e.g. ``"noise_0.3"``."""
+        if self.kind == "noise":
+            return f"noise_{self.level:g}"
+        if self.kind in ("missing", "salt_pepper"):
+            return f"{self.kind}_{round(100 * self.level):d}"
+        if self.kind == "hole":
+            return f"hole_{int(self.level)}" + ("_random" if self.position == "random" else "")
+        if self.kind == "blur":
+            return "blur" if self.level == DEFAULT_BLUR_SIGMA else f"blur_{self.level:g}"
+        if self.kind == "strokes":
+            return f"strokes_{int(self.level)}"
+        return f"down_{int(self.level)}"
+
+    @property
+    def description(self) -> str:
+        """What it does, in words (for table captions)."""
+        level = self.level
+        return {
+            "noise": f"Gaussian noise, sigma {level:g} on the [0, 1] scale, clipped to [0, 1]",
+            "salt_pepper": f"salt-and-pepper noise on {level:.0%} of the pixels",
+            "missing": f"{level:.0%} of the pixels missing at random",
+            "hole": f"{int(level)}x{int(level)} square hole ({self.position})",
+            "strokes": f"{int(level)} free-form strokes erased",
+            "blur": f"Gaussian blur, PSF sigma {level:g} pixels",
+            "down": f"downsampled x{int(level)} by block averaging",
+        }[self.kind]
+
+    @property
+    def has_mask(self) -> bool:
+        """True when the restorer is told which pixels are missing."""
+        return self.kind in ("missing", "hole", "strokes")
+
+    def apply(self, images, seed: int = 0) -> Damaged:
+        """Damage ``images`` (NHWC in [0, 1]) deterministically for ``seed``."""
+        mask = None
+        if self.kind == "noise":
+            damaged = add_gaussian_noise(images, self.level, seed)
+        elif self.kind == "salt_pepper":
+            damaged = add_salt_and_pepper(images, self.level, seed)
+        elif self.kind == "missing":
+            damaged, mask = remove_random_pixels(images, self.level, seed)
+        elif self.kind == "hole":
+            damaged, mask = cut_square_hole(images, int(self.level), self.position, seed)
+        elif self.kind == "strokes":
+            damaged, mask = draw_strokes(images, int(self.level), seed=seed)
+        elif self.kind == "blur":
+            damaged = gaussian_blur(images, self.level, seed)
+        else:
+            damaged = downsample(images, int(self.level), seed)
+        return Damaged(damaged, mask, self)
+
+
+_NAME_PATTERN = re.compile(r"^(?P<kind>noise|salt_pepper|missing|hole|strokes|blur|down)"
+                           r"(?:_(?P<level>\d+(?:\.\d+)?))?(?P<random>_random)?$")
+
+
+def get_degradation(name: str | Degradation) -> Degradation:
+    """The :class:`Degradation` called ``name``; a :class:`Degradation` is returned as it is.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Names:
+    ``noise_<sigma>`` (``noise_0.3``), ``salt_pepper_<percent>``, ``missing_<percent>``
+    (``missing_50``), ``hole_<side>`` (``hole_12``, centred) or ``hole_<side>_random``,
+    ``strokes_<count>``, ``blur`` (PSF sigma 1.5) or ``blur_<sigma>``, ``down_<factor>``
+    (``down_2``, ``down_4``).
+    """
+    if isinstance(name, Degradation):
+        return name
+    if not isinstance(name, str):
+        raise ValueError(f"a degradation is named by a string such as 'noise_0.3', got {name!r}.")
+    match = _NAME_PATTERN.match(name)
+    examples = "'noise_0.3', 'salt_pepper_10', 'missing_50', 'hole_12', 'hole_12_random', " \
+               "'strokes_3', 'blur', 'blur_2', 'down_2', 'down_4'"
+    if match is None:
+        raise ValueError(f"Unknown degradation {name!r}; expected a name like {examples}.")
+    kind, level, random_position = match["kind"], match["level"], match["random"]
+    if random_position and kind != "hole":
+        raise ValueError(f"Only holes take '_random', got {name!r}.")
+    if level is None:
+        if kind != "blur":
+            raise ValueError(f"Degradation {name!r} needs a level, e.g. {kind}_... ; "
+                             f"expected a name like {examples}.")
+        return Degradation("blur", DEFAULT_BLUR_SIGMA)
+    value = float(level)
+    if kind in ("missing", "salt_pepper"):
+        if not 0 < value <= 100:
+            raise ValueError(f"{name!r}: the percentage must lie in (0, 100].")
+        value = value / 100
+    elif kind in ("hole", "strokes", "down"):
+        if value != int(value) or value < 1:
+            raise ValueError(f"{name!r}: the {kind} level must be a positive integer.")
+        if kind == "down" and value < 2:
+            raise ValueError(f"{name!r}: the downsampling factor must be at least 2.")
+    elif kind in ("noise", "blur") and value <= 0:
+        raise ValueError(f"{name!r}: the {kind} level must be positive.")
+    return Degradation(kind, value, "random" if random_position else "centre")

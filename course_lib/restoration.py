@@ -1,0 +1,695 @@
+"""Restorers and the restoration benchmark of notebooks 06-08.
+
+A **restorer** is a :class:`Restorer`: a name, a function that maps a
+:class:`~course_lib.degradations.Damaged` batch to restored float32 NHWC images in [0, 1] at the
+original size, and the degradations it can handle (kinds such as ``"noise"`` or names such as
+``"noise_0.3"``). Asking it to restore anything else raises a ``ValueError`` that says so. This
+module provides the classical restorers of notebook 06, built on scikit-image, SciPy and the
+``bm3d`` package rather than written by hand: interpolation (nearest, bilinear/linear, bicubic/
+cubic), mean-image fill, biharmonic inpainting, median filter, total variation, non-local means,
+wavelet shrinkage, BM3D, Wiener and Richardson-Lucy deconvolution. Their parameters were tuned
+on a validation split carved from the 8,000 training digits (:func:`tune_classical`, run by
+``python -m course_lib.restoration --tune``) and are stored below as literals in
+``TUNED_PARAMETERS``; the 2,000 held-out digits are only ever used by :func:`benchmark`, which
+scores any list of restorers (the learned ones of notebooks 07-08 plug in the same way) on the
+same damaged held-out digits and prints one table. What it leaves out: blind restoration
+(unknown noise level or blur kernel) and colour-specific methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import typing
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.ndimage
+import scipy.stats
+
+from course_lib import degradations as deg
+from course_lib._checks import as_image_batch, positive_int
+from course_lib.degradations import Damaged, Degradation
+
+__all__ = [
+    "Restorer", "damaged_input", "interpolation", "mean_image_fill", "biharmonic", "median",
+    "total_variation", "non_local_means", "wavelet", "bm3d_denoiser", "wiener", "richardson_lucy",
+    "classical_restorers", "unclip", "clipped_mean", "TUNED_PARAMETERS", "validation_split",
+    "tune_classical", "BenchmarkRow", "BenchmarkResult", "benchmark", "format_table",
+]
+
+# Tuned on 200 validation digits (40 for BM3D) carved from the 8,000 training digits by
+# validation_split(seed=0), damaged with seed 1, by maximising mean PSNR over the grids in
+# TUNING_GRIDS: `python -m course_lib.restoration --tune` re-runs it and prints this dictionary.
+# Noise parameters are per noise level; a level that was not tuned uses the nearest tuned one.
+TUNED_PARAMETERS = {
+    "median": {"noise_0.1": 3, "noise_0.3": 3, "noise_0.5": 3},
+    "total_variation": {"noise_0.1": 0.05, "noise_0.3": 0.15, "noise_0.5": 0.2},
+    "non_local_means": {"noise_0.1": 1.0, "noise_0.3": 0.5, "noise_0.5": 0.3},   # h / sigma
+    "wavelet": {"noise_0.1": 0.75, "noise_0.3": 0.5, "noise_0.5": 0.75},        # threshold sigma / sigma
+    "bm3d": {"noise_0.1": 0.075, "noise_0.3": 0.225, "noise_0.5": 0.25},        # sigma_psd
+    "wiener": {"blur": 0.00001},
+    "richardson_lucy": {"blur": 100},
+}
+TUNING_GRIDS = {
+    "median": [3, 5],
+    "total_variation": [0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3],
+    "non_local_means": [0.2, 0.3, 0.5, 0.75, 1.0, 1.5],  # multiples of the noise sigma
+    "wavelet": [0.25, 0.35, 0.5, 0.75, 1.0],             # multiples of the noise sigma
+    "bm3d": [0.35, 0.5, 0.75, 1.0],                      # multiples of the noise sigma
+    # the benchmark's blur is noiseless, so weaker regularisation keeps winning down to round-off
+    "wiener": [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.01],
+    # still improving at 100 on noiseless blur, but each iteration costs; 100 is the cap
+    "richardson_lucy": [10, 20, 50, 100],
+}
+TUNED_NOISE_LEVELS = ("noise_0.1", "noise_0.3", "noise_0.5")
+VALIDATION_SIZE = 200
+SLOW_VALIDATION_SIZE = 40
+TUNING_SEED = 1  # damage seed on the validation split; the benchmark uses seed 0
+NON_LOCAL_MEANS_PATCH = {"patch_size": 5, "patch_distance": 6}
+# std of clip(sigma n, 0, 1) / sigma for n ~ N(0, 1): the noise left on a black background
+CLIPPED_STD_AT_ZERO = math.sqrt(0.5 - 1.0 / (2.0 * math.pi))
+
+
+# --------------------------------------------------------------------------------------------
+# The restorer contract
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Restorer:
+    """A restoration method: ``restorer(damaged) -> restored images`` (N, H, W, C) in [0, 1].
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``function`` receives the
+    :class:`~course_lib.degradations.Damaged` batch (images, mask with 1 = known, and the
+    degradation, so a method can read the noise level or the blur kernel). ``handles`` lists
+    degradation kinds (``"noise"``, ``"hole"``, ...) or exact names (``"noise_0.3"``) the method
+    is meant for. ``slow`` marks methods the benchmark may run on fewer images. Learned
+    restorers (notebooks 07-08) are built the same way: ``Restorer("U-Net", unet_function,
+    ("hole",))``.
+    """
+
+    name: str
+    function: Callable[[Damaged], np.ndarray]
+    handles: tuple[str, ...]
+    description: str = ""
+    slow: bool = False
+
+    def can_restore(self, degradation) -> bool:
+        degradation = deg.get_degradation(degradation)
+        return degradation.kind in self.handles or degradation.name in self.handles
+
+    def __call__(self, damaged: Damaged) -> np.ndarray:
+        if not isinstance(damaged, Damaged):
+            raise ValueError(f"{self.name} restores a Damaged batch (from Degradation.apply), "
+                             f"got {type(damaged).__name__}.")
+        if not self.can_restore(damaged.degradation):
+            raise ValueError(f"{self.name} cannot restore {damaged.degradation.name!r} "
+                             f"({damaged.degradation.description}); it handles: "
+                             f"{', '.join(self.handles)}.")
+        restored = np.asarray(self.function(damaged), dtype=np.float32)
+        if restored.ndim != 4 or len(restored) != len(damaged.images):
+            raise ValueError(f"{self.name} must return a batch (N, H, W, C) with N = "
+                             f"{len(damaged.images)}, got shape {restored.shape}.")
+        return np.clip(restored, 0.0, 1.0)
+
+
+def _per_channel(images: np.ndarray, function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Apply a 2-D ``function`` to every image and channel: (N, H, W, C) -> (N, H, W, C)."""
+    restored = np.empty_like(images, dtype=np.float32)
+    for index in range(images.shape[0]):
+        for channel in range(images.shape[-1]):
+            restored[index, ..., channel] = function(images[index, ..., channel].astype(np.float64))
+    return restored
+
+
+def _tuned(method: str, degradation: Degradation):
+    """The tuned parameter of ``method`` for ``degradation`` (nearest tuned noise level)."""
+    table = TUNED_PARAMETERS[method]
+    if degradation.name in table:
+        return table[degradation.name]
+    if degradation.kind == "noise":
+        levels = {name: deg.get_degradation(name).level for name in table}
+        nearest = min(levels, key=lambda name: abs(levels[name] - degradation.level))
+        return table[nearest]
+    raise ValueError(f"{method} has no tuned parameter for {degradation.name!r}; pass one.")
+
+
+# --------------------------------------------------------------------------------------------
+# Clipped noise is not zero-mean: invert its expectation
+# --------------------------------------------------------------------------------------------
+
+def clipped_mean(values, sigma: float) -> np.ndarray:
+    """``E[clip(x + sigma n, 0, 1)]`` for ``n ~ N(0, 1)``, elementwise for clean values ``x``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. With
+    ``a = -x / sigma`` and ``b = (1 - x) / sigma`` (Phi, phi: standard normal CDF and density):
+
+        E = x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + (1 - Phi(b)),
+
+    the mean of the part of ``x + sigma n`` inside [0, 1] plus the mass clipped to 1. It rises
+    monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
+    to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    sigma = deg._non_negative(sigma, "sigma")
+    if sigma == 0:
+        return values
+    lower, upper = -values / sigma, (1.0 - values) / sigma
+    normal = scipy.stats.norm
+    return (values * (normal.cdf(upper) - normal.cdf(lower))
+            + sigma * (normal.pdf(lower) - normal.pdf(upper)) + (1.0 - normal.cdf(upper)))
+
+
+def unclip(estimates, sigma: float) -> np.ndarray:
+    """Map denoised values of a clipped-noise image back to the clean scale.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. A denoiser that averages
+    (TV, NL-means, wavelets, BM3D) estimates ``E[clip(x + sigma n, 0, 1)]``, not ``x``: on a
+    black background it returns about ``0.12`` for sigma 0.3 instead of 0. This inverts
+    :func:`clipped_mean` by monotone interpolation on a grid of 2,001 values of ``x``
+    (estimates below ``clipped_mean(0)`` map to 0, above ``clipped_mean(1)`` to 1), the
+    correction of Foi (2009) for clipped noisy images.
+    """
+    estimates = np.asarray(estimates, dtype=np.float64)
+    sigma = deg._non_negative(sigma, "sigma")
+    if sigma == 0:
+        return estimates.astype(np.float32)
+    grid = np.linspace(0.0, 1.0, 2001)
+    return np.interp(estimates, clipped_mean(grid, sigma), grid).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Classical restorers
+# --------------------------------------------------------------------------------------------
+
+def _restore_damaged_input(damaged: Damaged) -> np.ndarray:
+    if damaged.degradation.kind == "down":
+        return deg.upsample(damaged.images, int(damaged.degradation.level), "nearest")
+    return damaged.images
+
+
+def damaged_input() -> Restorer:
+    """The 'do nothing' baseline: the damaged images themselves (zero fill for missing pixels,
+    nearest upsampling for low-resolution images). Every table reads against this row.
+    Introduced in notebook 06_degradations_and_classical_restoration."""
+    return Restorer("damaged input", _restore_damaged_input, deg.KINDS,
+                    "no restoration (missing pixels = 0; low resolution shown by nearest upsampling)")
+
+
+def _fill_scattered(image: np.ndarray, known: np.ndarray, method: str) -> np.ndarray:
+    """Interpolate the unknown pixels of a 2-D image from the known ones (scipy griddata)."""
+    import scipy.interpolate
+
+    rows, columns = np.nonzero(known)
+    missing_rows, missing_columns = np.nonzero(~known)
+    filled = image.copy()
+    if len(missing_rows) == 0 or len(rows) == 0:
+        return filled
+    points = np.stack([rows, columns], axis=1)
+    targets = np.stack([missing_rows, missing_columns], axis=1)
+    values = scipy.interpolate.griddata(points, image[known], targets, method=method)
+    outside = np.isnan(values)  # outside the convex hull of the known pixels: nearest value
+    if np.any(outside):
+        values[outside] = scipy.interpolate.griddata(points, image[known], targets[outside],
+                                                     method="nearest")
+    filled[missing_rows, missing_columns] = values
+    return filled
+
+
+INTERPOLATION_METHODS = {"nearest": ("nearest", "nearest"), "bilinear": ("bilinear", "linear"),
+                         "bicubic": ("bicubic", "cubic")}
+
+
+def interpolation(method: str = "bicubic") -> Restorer:
+    """Interpolation: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. On low-resolution
+    images (``down``) it enlarges with spline order 0, 1 or 3 (:func:`~course_lib.degradations.upsample`).
+    On images with missing pixels (``missing``) it interpolates the scattered known pixels with
+    ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation).
+    """
+    if method not in INTERPOLATION_METHODS:
+        raise ValueError(f"Unknown interpolation method {method!r}; expected one of "
+                         f"{', '.join(map(repr, INTERPOLATION_METHODS))}.")
+    upsampling, scattered = INTERPOLATION_METHODS[method]
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        if damaged.degradation.kind == "down":
+            return deg.upsample(damaged.images, int(damaged.degradation.level), upsampling)
+        known = damaged.mask[..., 0] > 0.5                                  # (N, H, W)
+        restored = np.empty_like(damaged.images)
+        for index in range(len(damaged.images)):
+            for channel in range(damaged.images.shape[-1]):
+                restored[index, ..., channel] = _fill_scattered(
+                    damaged.images[index, ..., channel], known[index], scattered)
+        return restored
+
+    return Restorer(f"{method} interpolation", restore, ("down", "missing"),
+                    f"{upsampling} upsampling / {scattered} scattered-data interpolation")
+
+
+def mean_image_fill(train_images) -> Restorer:
+    """Fill missing pixels with the mean training image (the same guess for every digit).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``train_images``
+    (N, H, W, C) must be training images, never the test images it will be scored on.
+    """
+    mean_image = as_image_batch(train_images, "train_images").mean(axis=0)   # (H, W, C)
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        if damaged.images.shape[1:] != mean_image.shape:
+            raise ValueError(f"mean_image_fill was built for images of shape {mean_image.shape}, "
+                             f"got {damaged.images.shape[1:]}.")
+        # x_hat = m * y + (1 - m) * mean_image
+        return damaged.mask * damaged.images + (1.0 - damaged.mask) * mean_image[None]
+
+    return Restorer("mean-image fill", restore, ("missing", "hole", "strokes"),
+                    "missing pixels take the value of the mean training image")
+
+
+def biharmonic() -> Restorer:
+    """Biharmonic inpainting (``skimage.restoration.inpaint_biharmonic``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Fills the missing
+    pixels with the smoothest surface (Laplacian of the Laplacian = 0) that agrees with the known
+    pixels around them. scikit-image's mask marks the pixels to fill (True), the inverse of
+    the course's convention.
+    """
+    from skimage.restoration import inpaint_biharmonic
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        restored = np.empty_like(damaged.images)
+        for index in range(len(damaged.images)):
+            to_fill = damaged.mask[index, ..., 0] < 0.5                       # True = missing
+            restored[index] = inpaint_biharmonic(damaged.images[index].astype(np.float64), to_fill,
+                                                 channel_axis=-1)
+        return restored
+
+    return Restorer("biharmonic inpainting", restore, ("missing", "hole", "strokes"),
+                    "smoothest surface through the known pixels")
+
+
+def _noise_sigma(degradation: Degradation) -> float:
+    return degradation.level if degradation.kind == "noise" else 0.0
+
+
+def median(size: int | None = None) -> Restorer:
+    """Median filter over a ``size`` x ``size`` window (``scipy.ndimage.median_filter``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. The median ignores
+    outliers, so it removes salt-and-pepper noise almost perfectly; on Gaussian noise it is a
+    weak denoiser. ``size=None`` uses the tuned size (3 for salt-and-pepper).
+    """
+    if size is not None:
+        size = positive_int(size, "size")
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        window = size or (3 if damaged.degradation.kind == "salt_pepper"
+                          else _tuned("median", damaged.degradation))
+        return scipy.ndimage.median_filter(damaged.images, size=(1, window, window, 1), mode="reflect")
+
+    return Restorer("median filter", restore, ("noise", "salt_pepper"), "median of each window")
+
+
+def _denoiser(name: str, key: str, denoise_2d, parameter, correct_clipping: bool, description: str,
+              slow: bool = False) -> Restorer:
+    """A noise restorer from a 2-D ``denoise_2d(image, parameter, sigma)``, with optional
+    clipping correction (:func:`unclip`)."""
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        sigma = _noise_sigma(damaged.degradation)
+        value = parameter if parameter is not None else _tuned(key, damaged.degradation)
+        restored = _per_channel(damaged.images, lambda image: denoise_2d(image, value, sigma))
+        return unclip(restored, sigma) if correct_clipping else restored
+
+    suffix = "" if correct_clipping else " (no clipping correction)"
+    return Restorer(name + suffix, restore, ("noise",), description, slow)
+
+
+def total_variation(weight: float | None = None, correct_clipping: bool = True) -> Restorer:
+    """Total-variation denoising (Chambolle; ``skimage.restoration.denoise_tv_chambolle``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Minimises
+    ``||x - y||^2 / 2 + weight * TV(x)``: piecewise-constant images with sharp edges win.
+    ``weight=None`` uses the tuned weight for the noise level; ``correct_clipping`` applies
+    :func:`unclip` afterwards.
+    """
+    from skimage.restoration import denoise_tv_chambolle
+
+    return _denoiser("total variation", "total_variation",
+                     lambda image, value, sigma: denoise_tv_chambolle(image, weight=value),
+                     weight, correct_clipping, "Chambolle total-variation denoising")
+
+
+def non_local_means(h_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
+    """Non-local means (``skimage.restoration.denoise_nl_means``, 5x5 patches, distance 6).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Each pixel becomes a
+    weighted average of pixels whose surrounding patches look alike, wherever they are:
+    weight = exp(-max(d^2 - 2 s^2, 0) / h^2) for the mean squared patch difference d^2. The
+    filter strength is ``h = h_scale x sigma`` (``h_scale`` tuned per noise level when ``None``);
+    ``s`` is the standard deviation of the *clipped* noise on a black background,
+    ``sigma sqrt(1/2 - 1/(2 pi))`` = 0.58 sigma: passing the unclipped sigma would declare almost
+    every patch similar and blur the digit.
+    """
+    from skimage.restoration import denoise_nl_means
+
+    def denoise(image, value, sigma):
+        return denoise_nl_means(image, h=value * sigma, sigma=CLIPPED_STD_AT_ZERO * sigma,
+                                fast_mode=True, **NON_LOCAL_MEANS_PATCH)
+
+    return _denoiser("non-local means", "non_local_means", denoise, h_scale, correct_clipping,
+                     "average of pixels with similar patches")
+
+
+def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
+    """Wavelet shrinkage (``skimage.restoration.denoise_wavelet``, BayesShrink, soft, db1).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Noise spreads over all
+    wavelet coefficients while a digit concentrates in a few large ones, so shrinking small
+    coefficients removes noise. The threshold uses ``sigma_scale`` x the noise sigma (tuned).
+    """
+    from skimage.restoration import denoise_wavelet
+
+    def denoise(image, value, sigma):
+        return denoise_wavelet(image, sigma=value * sigma, wavelet="db1", mode="soft",
+                               method="BayesShrink", rescale_sigma=True)
+
+    return _denoiser("wavelet shrinkage", "wavelet", denoise, sigma_scale, correct_clipping,
+                     "BayesShrink soft thresholding of Haar wavelet coefficients")
+
+
+def bm3d_denoiser(sigma_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
+    """BM3D (the ``bm3d`` package by Mäkinen, Azzari and Foi; block matching + 3-D filtering).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Groups similar 8x8
+    blocks into 3-D stacks, shrinks them in a 3-D transform domain, then repeats with Wiener
+    filtering. It is told ``sigma_psd = sigma_scale x sigma`` (``sigma_scale`` tuned when
+    ``None``). About 0.4 s per 28x28 digit on one CPU core: marked ``slow``.
+    """
+    import bm3d
+
+    def denoise(image, value, sigma):
+        # the tuned table stores sigma_psd itself; an explicit sigma_scale multiplies the sigma
+        sigma_psd = value * sigma if sigma_scale is not None else value
+        return bm3d.bm3d(image, sigma_psd=sigma_psd)
+
+    return _denoiser("BM3D", "bm3d", denoise, sigma_scale, correct_clipping,
+                     "block matching and 3-D collaborative filtering", slow=True)
+
+
+def _deconvolve(damaged: Damaged, deconvolve_2d) -> np.ndarray:
+    """Deconvolve each image with the degradation's PSF, padding by reflection first (the blur
+    reflected at the borders; the FFT-based methods assume a periodic image)."""
+    psf = deg.gaussian_psf(damaged.degradation.level).astype(np.float64)
+    pad = psf.shape[0]
+
+    def one(image):
+        padded = np.pad(image, pad, mode="reflect")
+        return deconvolve_2d(padded, psf)[pad:-pad, pad:-pad]
+
+    return _per_channel(damaged.images, one)
+
+
+def wiener(balance: float | None = None) -> Restorer:
+    """Wiener deconvolution with the known PSF (``skimage.restoration.wiener``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Divides by the PSF in
+    the Fourier domain, regularised by ``balance`` (a Laplacian prior; tuned when ``None``):
+    larger balance, smoother result; too small, ringing.
+    """
+    from skimage.restoration import wiener as skimage_wiener
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        value = balance if balance is not None else _tuned("wiener", damaged.degradation)
+        return _deconvolve(damaged, lambda image, psf: skimage_wiener(image, psf, balance=value))
+
+    return Restorer("Wiener deconvolution", restore, ("blur",), "regularised inverse filter")
+
+
+def richardson_lucy(num_iter: int | None = None) -> Restorer:
+    """Richardson-Lucy deconvolution with the known PSF (``skimage.restoration.richardson_lucy``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Multiplicative updates
+    that keep the image non-negative; more iterations sharpen more and amplify noise, so the
+    number of iterations (tuned when ``None``) is the regulariser.
+    """
+    from skimage.restoration import richardson_lucy as skimage_richardson_lucy
+
+    if num_iter is not None:
+        num_iter = positive_int(num_iter, "num_iter")
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        value = num_iter or _tuned("richardson_lucy", damaged.degradation)
+        return _deconvolve(damaged, lambda image, psf: skimage_richardson_lucy(
+            image, psf, num_iter=value, clip=True))
+
+    return Restorer("Richardson-Lucy", restore, ("blur",), "iterative multiplicative deconvolution")
+
+
+def classical_restorers(train_images) -> list[Restorer]:
+    """Every classical restorer of notebook 06, with the tuned parameters, in table order.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. ``train_images`` gives
+    the mean image for :func:`mean_image_fill` (use the training split, never the test split).
+    """
+    return [damaged_input(), interpolation("nearest"), interpolation("bilinear"),
+            interpolation("bicubic"), mean_image_fill(train_images), biharmonic(), median(),
+            total_variation(), non_local_means(), wavelet(), bm3d_denoiser(), wiener(),
+            richardson_lucy()]
+
+
+# --------------------------------------------------------------------------------------------
+# Tuning on a validation split of the training digits
+# --------------------------------------------------------------------------------------------
+
+def validation_split(num_train: int, size: int = VALIDATION_SIZE, seed: int = 0) -> np.ndarray:
+    """Indices of ``size`` validation images among ``num_train`` training images (seeded).
+
+    Introduced in notebook 06_degradations_and_classical_restoration. The classical
+    restorers are tuned on these training digits; the held-out test digits stay unseen.
+    """
+    num_train = positive_int(num_train, "num_train")
+    size = positive_int(size, "size")
+    if size > num_train:
+        raise ValueError(f"size ({size}) cannot exceed num_train ({num_train}).")
+    return np.sort(np.random.default_rng(seed).choice(num_train, size=size, replace=False))
+
+
+def _mean_psnr(restored: np.ndarray, clean: np.ndarray) -> float:
+    from course_lib import metrics
+
+    return metrics.psnr(np.clip(restored, 0, 1), clean, max_db=100.0)
+
+
+TUNING_FACTORIES = {
+    "median": median, "total_variation": total_variation, "non_local_means": non_local_means,
+    "wavelet": wavelet, "bm3d": bm3d_denoiser, "wiener": wiener, "richardson_lucy": richardson_lucy,
+}
+
+
+def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict | None = None,
+                   noise_levels: Sequence[str] = TUNED_NOISE_LEVELS, size: int = VALIDATION_SIZE,
+                   slow_size: int = SLOW_VALIDATION_SIZE, verbose: bool = True) -> dict:
+    """Grid-search each method's parameter on validation digits; return a ``TUNED_PARAMETERS``-like dict.
+
+    Introduced in notebook 06_degradations_and_classical_restoration. Reads **only**
+    ``dataset.x_train``: :func:`validation_split` carves ``size`` digits from it (``slow_size``
+    for BM3D), damages them with seed ``TUNING_SEED`` and keeps, per degradation, the grid value
+    with the highest mean PSNR. Noise methods are tuned on ``noise_levels`` (noise 0.1 / 0.3 /
+    0.5), deconvolution on the benchmark blur. The BM3D, wavelet and non-local-means grids are
+    multiples of the noise sigma; the result stores BM3D's ``sigma_psd`` and the other multiples.
+    """
+    methods = list(TUNING_FACTORIES) if methods is None else list(methods)
+    unknown = [method for method in methods if method not in TUNING_FACTORIES]
+    if unknown:
+        raise ValueError(f"Unknown methods {unknown}; expected some of {list(TUNING_FACTORIES)}.")
+    grids = {**TUNING_GRIDS, **(grids or {})}
+    train_images = as_image_batch(dataset.x_train, "dataset.x_train")
+    validation = train_images[validation_split(len(train_images), size)]
+    tuned = {}
+    for method in methods:
+        names = ("blur",) if method in ("wiener", "richardson_lucy") else tuple(noise_levels)
+        images = validation[:slow_size] if method == "bm3d" else validation
+        tuned[method] = {}
+        for name in names:
+            degradation = deg.get_degradation(name)
+            damaged = degradation.apply(images, seed=TUNING_SEED)
+            scores = {}
+            for value in grids[method]:
+                restorer = TUNING_FACTORIES[method](value)
+                scores[value] = _mean_psnr(restorer(damaged), images)
+            best = max(scores, key=scores.get)
+            if method == "bm3d":
+                best = round(best * degradation.level, 4)  # stored as sigma_psd
+            tuned[method][name] = best
+            if verbose:
+                summary = ", ".join(f"{value:g}: {score:.2f}" for value, score in scores.items())
+                print(f"{method:>16} {name:>9}: best {best:g}  (PSNR dB by value: {summary})")
+    return tuned
+
+
+# --------------------------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------------------------
+
+class BenchmarkRow(typing.NamedTuple):
+    degradation: str
+    restorer: str
+    num_images: int
+    psnr: float                 # dB, per image then averaged
+    ssim: float                 # Wang et al., 11x11 Gaussian window
+    recognition: float          # evaluator accuracy on the restored images
+    relative_recognition: float # recognition / evaluator accuracy on the same clean images
+    fid: float                  # restored vs clean held-out digits, evaluator features
+    seconds_per_image: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkResult:
+    """The rows of :func:`benchmark` with the references to read them against."""
+
+    rows: tuple[BenchmarkRow, ...]
+    clean_accuracy: dict      # num_images -> evaluator accuracy on the clean held-out digits
+    fid_floor: dict           # num_images -> FID of as many training digits vs the held-out ones
+    seconds: float            # wall time of the whole benchmark
+
+    def best(self, degradation: str, key: str = "psnr") -> BenchmarkRow:
+        rows = [row for row in self.rows if row.degradation == degradation and row.restorer != "damaged input"]
+        if not rows:
+            raise ValueError(f"No restorer rows for {degradation!r}.")
+        return max(rows, key=lambda row: getattr(row, key))
+
+    def row(self, degradation: str, restorer: str) -> BenchmarkRow:
+        for row in self.rows:
+            if row.degradation == degradation and row.restorer == restorer:
+                return row
+        raise ValueError(f"No row for {restorer!r} on {degradation!r}.")
+
+
+def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
+              degradations: Sequence[str] = deg.BENCHMARK_DEGRADATIONS, evaluator=None,
+              reference_images=None, seed: int = 0, slow_num_images: int | None = None,
+              verbose: bool = True) -> BenchmarkResult:
+    """Score every restorer on every degradation it handles, on the same damaged images.
+
+    Introduced in notebook 06_degradations_and_classical_restoration; notebooks 07-08 add
+    their learned restorers to the same call. ``clean_images`` (N, 28, 28, 1) and ``labels``
+    (N,) are the held-out digits (the course uses all 2,000). Each degradation damages them
+    once with ``seed``; each restorer that handles it restores them, timed. Per row: PSNR and
+    SSIM (:mod:`course_lib.metrics`), the evaluator's accuracy on the restored digits and its
+    ratio to the accuracy on the clean digits, the FID between restored and clean digits in
+    evaluator features, and seconds per image. Restorers marked ``slow`` run on the first
+    ``slow_num_images`` digits only when that is given (their rows say how many). The FID floor
+    is the FID of as many ``reference_images`` (training digits) against the clean held-out digits.
+    """
+    from course_lib import metrics
+
+    clean_images = as_image_batch(clean_images, "clean_images", channels=1)
+    labels = np.asarray(labels)
+    if labels.shape != (len(clean_images),):
+        raise ValueError(f"labels must have shape ({len(clean_images)},), got {labels.shape}.")
+    restorers = list(restorers)
+    if not restorers or not all(isinstance(restorer, Restorer) for restorer in restorers):
+        raise ValueError("restorers must be a non-empty list of Restorer objects.")
+    degradations = [deg.get_degradation(name) for name in degradations]
+    if slow_num_images is not None:
+        slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))
+    if evaluator is None:
+        from course_lib.evaluator import load_evaluator
+
+        evaluator = load_evaluator()
+    if reference_images is not None:
+        reference_images = as_image_batch(reference_images, "reference_images", channels=1)
+
+    started = time.perf_counter()
+    clean_probabilities = evaluator.probabilities(clean_images)
+    clean_features = evaluator.features(clean_images)
+    sizes = {len(clean_images)} | ({slow_num_images} if slow_num_images else set())
+    clean_accuracy, fid_floor = {}, {}
+    for size in sorted(sizes):
+        clean_accuracy[size] = float(np.mean(clean_probabilities[:size].argmax(axis=1) == labels[:size]))
+        if reference_images is not None and len(reference_images) >= size:
+            fid_floor[size] = metrics.frechet_distance(evaluator.features(reference_images[:size]),
+                                                       clean_features[:size])
+    rows = []
+    for degradation in degradations:
+        damaged = degradation.apply(clean_images, seed=seed)
+        for restorer in restorers:
+            if not restorer.can_restore(degradation):
+                continue
+            count = slow_num_images if (restorer.slow and slow_num_images) else len(clean_images)
+            subset = Damaged(damaged.images[:count],
+                             None if damaged.mask is None else damaged.mask[:count], degradation)
+            tick = time.perf_counter()
+            restored = restorer(subset)
+            seconds = (time.perf_counter() - tick) / count
+            reference = clean_images[:count]
+            probabilities = evaluator.probabilities(restored)
+            recognition = metrics.recognition_rate(probabilities, labels[:count], clean_probabilities[:count])
+            row = BenchmarkRow(
+                degradation=degradation.name, restorer=restorer.name, num_images=count,
+                psnr=metrics.psnr(restored, reference, max_db=100.0),
+                ssim=metrics.ssim(restored, reference),
+                recognition=recognition.accuracy, relative_recognition=recognition.relative,
+                fid=metrics.frechet_distance(evaluator.features(restored), clean_features[:count]),
+                seconds_per_image=seconds)
+            rows.append(row)
+            if verbose:
+                print(_format_row(row), flush=True)
+    return BenchmarkResult(tuple(rows), clean_accuracy, fid_floor, time.perf_counter() - started)
+
+
+TABLE_HEADER = (f"{'degradation':<11} {'restorer':<24} {'images':>6} {'PSNR dB':>8} {'SSIM':>6} "
+                f"{'recog.':>7} {'/clean':>7} {'FID':>8} {'ms/img':>8}")
+
+
+def _format_row(row: BenchmarkRow) -> str:
+    return (f"{row.degradation:<11} {row.restorer:<24} {row.num_images:>6} {row.psnr:>8.2f} "
+            f"{row.ssim:>6.3f} {row.recognition:>7.1%} {row.relative_recognition:>7.1%} "
+            f"{row.fid:>8.2f} {1000 * row.seconds_per_image:>8.2f}")
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """The benchmark as a fixed-width text table with its references underneath.
+
+    Introduced in notebook 06_degradations_and_classical_restoration."""
+    lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
+    previous = None
+    for row in result.rows:
+        if previous is not None and row.degradation != previous:
+            lines.append("")
+        lines.append(_format_row(row))
+        previous = row.degradation
+    lines.append("-" * len(TABLE_HEADER))
+    for size, accuracy in sorted(result.clean_accuracy.items()):
+        floor = result.fid_floor.get(size)
+        floor_text = f"; FID floor (as many training digits vs held-out) {floor:.2f}" if floor is not None else ""
+        lines.append(f"on {size} clean held-out digits: evaluator accuracy {accuracy:.1%}{floor_text}")
+    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 09); "
+                 "/clean = recognition / clean accuracy on the same digits.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Re-tune the classical restorers on the validation split.")
+    parser.add_argument("--tune", action="store_true", help="grid-search the parameters and print them")
+    parser.add_argument("--methods", nargs="*", default=None, help=f"subset of {list(TUNING_FACTORIES)}")
+    parser.add_argument("--noise-levels", nargs="*", default=list(TUNED_NOISE_LEVELS))
+    arguments = parser.parse_args(argv)
+    if not arguments.tune:
+        parser.print_help()
+        return 0
+    from course_lib import data
+
+    dataset = data.load_dataset("mnist", source="subset", verbose=False)
+    tuned = tune_classical(dataset, arguments.methods, noise_levels=arguments.noise_levels)
+    print("TUNED_PARAMETERS =", tuned)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
