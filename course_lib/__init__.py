@@ -11,6 +11,7 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.solutions``: the reference solutions those checks compare against.
 - ``course_lib.report``: headline numbers that the rendered course index collects.
 - ``course_lib.metrics``: image-quality and generative-model metrics.
+- ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
 
 Importing the package does not import TensorFlow: submodules import it when they need it.
 """

@@ -156,11 +156,12 @@ def log_joint(model: LinearGaussianModel, x, z) -> np.ndarray:
 
 
 def importance_weighted_bound(model: LinearGaussianModel, x, q_means, q_covariance, num_samples: int,
-                              seed: int = 0, num_repeats: int = 1) -> np.ndarray:
+                              seed: int = 0, num_repeats: int = 1, return_standard_error: bool = False):
     """Monte Carlo L_k = log (1/k) sum_k p(x, z_k) / q(z_k|x), z_k ~ q, averaged over ``num_repeats``: (batch,).
 
-    E[L_1] is the ELBO; E[L_k] rises with k towards log p(x) (Burda et al., 2016).
-    Introduced in notebook 04_vae_theory.
+    E[L_1] is the ELBO; E[L_k] rises with k towards log p(x) (Burda et al., 2016). With
+    ``return_standard_error`` also the Monte Carlo standard error of each average (needs
+    ``num_repeats >= 2``). Introduced in notebook 04_vae_theory.
     """
     x = _check_data(model, x)
     q_means, q_covariance = _check_gaussian(q_means, q_covariance, len(x), model.latent_dim)
@@ -175,6 +176,10 @@ def importance_weighted_bound(model: LinearGaussianModel, x, q_means, q_covarian
     log_weights = log_joint(model, x, z) - log_q                                           # (r, k, batch)
     largest = log_weights.max(axis=1, keepdims=True)
     bound = largest[:, 0] + np.log(np.mean(np.exp(log_weights - largest), axis=1))         # (r, batch)
+    if return_standard_error:
+        if num_repeats < 2:
+            raise ValueError("a standard error needs num_repeats >= 2.")
+        return bound.mean(axis=0), bound.std(axis=0, ddof=1) / np.sqrt(num_repeats)
     return bound.mean(axis=0)
 
 

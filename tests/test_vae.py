@@ -91,8 +91,10 @@ def test_course_vae_elbo_and_iwae_equal_exact_log_p_at_the_true_posterior(linear
     _, covariance = vae_theory.true_posterior(model, x)
     assert np.allclose(covariance, np.diag(np.diag(covariance)))                  # a diagonal q can match it
     course_vae = linear_gaussian_vae(model)
-    np.testing.assert_allclose(vae.elbo_per_image(course_vae, x), exact, atol=2e-3)
-    np.testing.assert_allclose(vae.importance_weighted_log_likelihood(course_vae, x, num_samples=5), exact, atol=2e-3)
+    for k in (1, 5):  # every importance weight p(x, z) / q(z|x) is p(x): exact for any sample
+        np.testing.assert_allclose(vae.importance_weighted_log_likelihood(course_vae, x, num_samples=k), exact, atol=2e-3)
+    repeated = np.repeat(x, 2000, axis=0)  # elbo_per_image (closed-form KL, one-sample reconstruction): exact on average
+    np.testing.assert_allclose(vae.elbo_per_image(course_vae, repeated).reshape(len(x), -1).mean(axis=1), exact, atol=0.05)
 
 
 def test_course_vae_bounds_match_the_closed_form_and_tighten_with_k(linear_model):
