@@ -306,6 +306,19 @@ def _evaluation_targets(vae: VAE, images, seed: int) -> np.ndarray:
     return images
 
 
+class _QuietRetracing:
+    """Silence TensorFlow's retracing warning while evaluating: every new VAE compiles its own
+    evaluation functions once, which that warning (meant for accidental retracing) would flag."""
+
+    def __enter__(self):
+        self.logger = tf.get_logger()
+        self.level = self.logger.level
+        self.logger.setLevel("ERROR")
+
+    def __exit__(self, *exception):
+        self.logger.setLevel(self.level)
+
+
 def _compiled(vae: VAE, name: str, function):
     """``tf.function(function)``, compiled once per VAE and name (not retraced on every call)."""
     cache = vae.__dict__.setdefault("_course_compiled", {})
@@ -351,8 +364,9 @@ def elbo_per_image(vae: VAE, images, *, seed: int = 0, batch_size: int = 500) ->
 
     batch_elbo = _compiled(vae, "elbo", elbo_of_batch)
 
-    return np.concatenate([np.asarray(batch_elbo(targets[start:start + batch_size]), dtype=np.float64)
-                           for start in range(0, len(targets), batch_size)])
+    with _QuietRetracing():
+        return np.concatenate([np.asarray(batch_elbo(targets[start:start + batch_size]), dtype=np.float64)
+                               for start in range(0, len(targets), batch_size)])
 
 
 def importance_weighted_log_likelihood(vae: VAE, images, *, num_samples: int = 100, seed: int = 0,
@@ -373,8 +387,9 @@ def importance_weighted_log_likelihood(vae: VAE, images, *, num_samples: int = 1
 
     batch_bound = _compiled(vae, f"importance_weighted_{num_samples}", bound_of_batch)
 
-    return np.concatenate([np.asarray(batch_bound(targets[start:start + batch_size]), dtype=np.float64)
-                           for start in range(0, len(targets), batch_size)])
+    with _QuietRetracing():
+        return np.concatenate([np.asarray(batch_bound(targets[start:start + batch_size]), dtype=np.float64)
+                               for start in range(0, len(targets), batch_size)])
 
 
 # ------------------------------------------------------------------------ training entry point
