@@ -322,3 +322,56 @@ register(Exercise("clipped_noise_mean", "06_degradations_and_classical_restorati
                   _clean_values_and_sigma,
                   "a = -x / sigma, b = (1 - x) / sigma; x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + 1 - Phi(b), "
                   "with scipy.stats.norm.cdf and norm.pdf.", rtol=1e-6, atol=1e-8))
+
+
+# ----------------------------------------------------------------- 04_vae_theory
+
+def _gaussian_parameters(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 20)), int(rng.integers(1, 17)))
+    return rng.normal(size=shape), rng.normal(size=shape)
+
+
+def _gaussian_parameters_and_noise(rng: np.random.Generator) -> tuple:
+    mean, log_var = _gaussian_parameters(rng)
+    return mean, log_var, rng.standard_normal(mean.shape)
+
+
+def _log_weights(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 200)), int(rng.integers(1, 10)))
+    return (rng.normal(-float(rng.choice([1.0, 100.0, 1000.0])), 5.0, size=shape),)  # exp(-1000) underflows
+
+
+register(Exercise("gaussian_kl_closed_form", "04_vae_theory", solutions.gaussian_kl_closed_form,
+                  _gaussian_parameters,
+                  "-0.5 * (1 + log_var - mean**2 - np.exp(log_var)), summed over axis 1 (the latent dimensions)."))
+register(Exercise("reparameterize", "04_vae_theory", solutions.reparameterize, _gaussian_parameters_and_noise,
+                  "sigma is the standard deviation, np.exp(log_var / 2), not the variance np.exp(log_var); "
+                  "add mean + sigma * eps, element by element."))
+register(Exercise("importance_weighted_bound", "04_vae_theory", solutions.importance_weighted_bound, _log_weights,
+                  "m = log_weights.max(axis=0); return m + np.log(np.mean(np.exp(log_weights - m), axis=0))."))
+
+
+# ----------------------------------------------------------------- 05_vae_mnist
+
+def _nats(rng: np.random.Generator) -> tuple:
+    return rng.uniform(50.0, 600.0, size=int(rng.integers(1, 20))), int(rng.choice([784, 3072, 4096]))
+
+
+def _grid_size(rng: np.random.Generator) -> tuple:
+    return (int(rng.integers(1, 16)),)
+
+
+def _posterior_means(rng: np.random.Generator) -> tuple:
+    latent_dim = int(rng.integers(2, 20))
+    scales = np.where(rng.random(latent_dim) < 0.5, rng.uniform(0.2, 2.0, latent_dim), rng.uniform(0.0, 0.05, latent_dim))
+    return rng.normal(size=(int(rng.integers(50, 300)), latent_dim)) * scales, float(rng.choice([0.01, 0.05]))
+
+
+register(Exercise("bits_per_dimension", "05_vae_mnist", solutions.bits_per_dimension, _nats,
+                  "1 nat = 1 / ln 2 bits: divide the nats by num_dimensions * np.log(2)."))
+register(Exercise("gaussian_quantile_grid", "05_vae_mnist", solutions.gaussian_quantile_grid, _grid_size,
+                  "scipy.stats.norm.ppf((np.arange(n) + 0.5) / n) gives the quantiles; np.meshgrid(q, q) then "
+                  "np.stack([first.ravel(), second.ravel()], axis=1)."))
+register(Exercise("active_units", "05_vae_mnist", solutions.active_units, _posterior_means,
+                  "posterior_means.var(axis=0) is each dimension's variance across images; count those above "
+                  "threshold and return an int."))

@@ -147,3 +147,42 @@ def clipped_noise_mean(values: np.ndarray, sigma: float) -> np.ndarray:
     return (values * (norm.cdf(upper) - norm.cdf(lower))                  # x (Phi(b) - Phi(a))
             + sigma * (norm.pdf(lower) - norm.pdf(upper))                 # + sigma (phi(a) - phi(b))
             + (1.0 - norm.cdf(upper)))                                    # + P(x + sigma n > 1)
+
+
+# ----------------------------------------------------------------- 04_vae_theory
+
+def gaussian_kl_closed_form(mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
+    """KL(N(mean, diag(exp(log_var))) || N(0, I)) per row: (batch, latent_dim) -> (batch,)."""
+    return -0.5 * np.sum(1.0 + log_var - mean ** 2 - np.exp(log_var), axis=1)
+
+
+def reparameterize(mean: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """z = mean + sigma * eps with sigma = exp(log_var / 2): one eps per example and dimension."""
+    return mean + np.exp(0.5 * log_var) * eps
+
+
+def importance_weighted_bound(log_weights: np.ndarray) -> np.ndarray:
+    """log (1/k) sum_i exp(log_weights[i]) per column, without underflow: (k, batch) -> (batch,)."""
+    largest = log_weights.max(axis=0)                                       # (batch,)
+    return largest + np.log(np.mean(np.exp(log_weights - largest), axis=0))
+
+
+# ----------------------------------------------------------------- 05_vae_mnist
+
+def bits_per_dimension(negative_log_likelihood_nats: np.ndarray, num_dimensions: int) -> np.ndarray:
+    """Nats per image -> bits per pixel: divide by the pixel count and by ln 2."""
+    return negative_log_likelihood_nats / (num_dimensions * np.log(2.0))
+
+
+def gaussian_quantile_grid(num_per_side: int) -> np.ndarray:
+    """(num_per_side^2, 2) latent points at the prior's quantiles (i + 0.5) / n, row-major with z_1 varying fastest."""
+    from scipy import stats
+
+    quantiles = stats.norm.ppf((np.arange(num_per_side) + 0.5) / num_per_side)
+    first, second = np.meshgrid(quantiles, quantiles)                       # second varies along rows
+    return np.stack([first.ravel(), second.ravel()], axis=1)
+
+
+def active_units(posterior_means: np.ndarray, threshold: float = 0.01) -> int:
+    """How many latent dimensions the encoder uses: Var over images of E_q[z_j] above threshold."""
+    return int(np.sum(posterior_means.var(axis=0) > threshold))
