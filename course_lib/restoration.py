@@ -12,8 +12,12 @@ on a validation split carved from the 8,000 training digits (:func:`tune_classic
 ``python -m course_lib.restoration --tune``) and are stored below as literals in
 ``TUNED_PARAMETERS``; the 2,000 held-out digits are only ever used by :func:`benchmark`, which
 scores any list of restorers (the learned ones of notebooks 07-08 plug in the same way) on the
-same damaged held-out digits and prints one table. What it leaves out: blind restoration
-(unknown noise level or blur kernel) and colour-specific methods.
+same damaged held-out digits and prints one table. The learned restorers start at the end of
+the module: a DnCNN-style residual denoiser and a U-Net that reads the damaged image and its
+mask, built by :func:`build_learned_restorer` and trained with the MSE objective by the one entry
+point :func:`train_learned_restorer` (through ``resumable_fit``); notebook 07 will teach them.
+What it leaves out: blind restoration (unknown noise level or blur kernel) and colour-specific
+methods.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ __all__ = [
     "total_variation", "non_local_means", "wavelet", "bm3d_denoiser", "wiener", "richardson_lucy",
     "classical_restorers", "unclip", "clipped_mean", "TUNED_PARAMETERS", "validation_split",
     "tune_classical", "BenchmarkRow", "BenchmarkResult", "benchmark", "format_table",
+    "LearnedRestorerConfig", "build_dncnn", "build_unet", "build_learned_restorer", "model_inputs",
+    "train_learned_restorer", "learned_restorer",
 ]
 
 # Tuned on 200 validation digits (40 for BM3D) carved from the 8,000 training digits by
@@ -693,3 +699,185 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --------------------------------------------------------------------------------------------
+# Learned restorers (notebook 07): a residual denoiser and a U-Net with a mask input
+# --------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LearnedRestorerConfig:
+    """Everything that defines a learned restorer's training run (the run folder's key).
+
+    ``architecture``: ``"dncnn"`` (residual denoiser) or ``"unet"`` (damaged image + mask in).
+    ``degradation``: the name it trains on (``"noise_0.3"``, ``"hole_12"``, ...).
+    """
+
+    architecture: str = "dncnn"
+    degradation: str = "noise_0.3"
+    depth: int = 6                      # DnCNN: number of 3x3 convolutions
+    filters: int = 32                   # DnCNN width; U-Net width of the first level
+    levels: int = 2                     # U-Net: number of 2x downsamplings (28 -> 14 -> 7)
+    batch_norm: bool = False            # DnCNN: batch normalisation between the middle layers
+    epochs: int = 5
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.architecture not in ("dncnn", "unet"):
+            raise ValueError(f"Unknown architecture {self.architecture!r}; expected 'dncnn' or 'unet'.")
+        deg.get_degradation(self.degradation)
+        for field in ("depth", "filters", "levels", "epochs", "batch_size"):
+            positive_int(getattr(self, field), field)
+        if self.architecture == "dncnn" and self.depth < 2:
+            raise ValueError(f"depth must be at least 2 (first and last convolution), got {self.depth}.")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
+            raise ValueError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}.")
+
+
+def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batch_norm: bool = False):
+    """A DnCNN-style residual denoiser: noisy image in, restored image out.
+
+    Introduced in notebook 07_cnn_restoration (a later notebook). ``depth`` 3x3 convolutions
+    with ReLU predict the **noise** ``r(y)``. ``batch_norm=True`` adds batch normalisation
+    between the middle ones as in the paper; it is off by default because a few minutes of CPU
+    training leave its moving averages (used at inference) unsettled. The model
+    returns ``y - r(y)``, so training the output with MSE against the clean image is training
+    ``r`` to predict the noise (Zhang et al. 2017):
+    ``||(y - r(y)) - x||^2 = ||r(y) - (y - x)||^2``.
+    """
+    import keras
+    from keras import layers
+
+    depth = positive_int(depth, "depth")
+    filters = positive_int(filters, "filters")
+    if depth < 2:
+        raise ValueError(f"depth must be at least 2, got {depth}.")
+    noisy = keras.Input(image_shape, name="noisy")                                 # (N, H, W, C)
+    x = layers.Conv2D(filters, 3, padding="same", activation="relu")(noisy)
+    for _ in range(depth - 2):
+        if batch_norm:
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        else:
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    noise = layers.Conv2D(image_shape[-1], 3, padding="same", name="predicted_noise")(x)  # r(y)
+    restored = layers.Subtract(name="restored")([noisy, noise])                    # y - r(y)
+    return keras.Model(noisy, restored, name="dncnn")
+
+
+def build_unet(filters: int = 32, levels: int = 2, image_shape=(28, 28, 1)):
+    """A small U-Net: the damaged image and its mask (1 = known) in, the restored image out.
+
+    Introduced in notebook 07_cnn_restoration (a later notebook). Input (N, H, W, C + 1): the
+    image channels and the mask stacked, so the network knows which pixels to trust. ``levels``
+    times: two 3x3 convolutions, then 2x2 max-pooling (28 -> 14 -> 7); back up with transposed
+    convolutions, each level concatenated with its skip connection; a sigmoid keeps pixels in
+    [0, 1]. H and W must be divisible by ``2 ** levels``.
+    """
+    import keras
+    from keras import layers
+
+    filters = positive_int(filters, "filters")
+    levels = positive_int(levels, "levels")
+    height, width, channels = image_shape
+    if height % 2 ** levels or width % 2 ** levels:
+        raise ValueError(f"image height and width must be divisible by 2 ** levels = {2 ** levels}, "
+                         f"got {height} x {width}.")
+
+    def two_convolutions(x, width_filters):
+        x = layers.Conv2D(width_filters, 3, padding="same", activation="relu")(x)
+        return layers.Conv2D(width_filters, 3, padding="same", activation="relu")(x)
+
+    inputs = keras.Input((height, width, channels + 1), name="damaged_and_mask")
+    skips, x = [], inputs
+    for level in range(levels):
+        x = two_convolutions(x, filters * 2 ** level)
+        skips.append(x)
+        x = layers.MaxPooling2D(2)(x)                                                # H / 2
+    x = two_convolutions(x, filters * 2 ** levels)
+    for level in reversed(range(levels)):
+        x = layers.Conv2DTranspose(filters * 2 ** level, 2, strides=2, padding="same")(x)  # x 2
+        x = two_convolutions(layers.Concatenate()([x, skips[level]]), filters * 2 ** level)
+    restored = layers.Conv2D(channels, 1, activation="sigmoid", name="restored")(x)
+    return keras.Model(inputs, restored, name="unet")
+
+
+def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig()):
+    """The compiled model that ``config`` describes (Adam, MSE against the clean image).
+
+    Introduced in notebook 07_cnn_restoration (a later notebook)."""
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    if config.architecture == "dncnn":
+        model = build_dncnn(config.depth, config.filters, batch_norm=config.batch_norm)
+    else:
+        model = build_unet(config.filters, config.levels)
+    # the objective: mean over pixels of (f(y) - x)^2, the MSE between restored and clean
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    return model
+
+
+def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
+    """What a learned restorer reads: the damaged images (DnCNN), or images and mask stacked on the
+    channel axis (U-Net; mask of ones when no pixel is missing). Low-resolution images are
+    enlarged first by bicubic interpolation (a U-Net restores at the original size)."""
+    images = damaged.images
+    if damaged.degradation.kind == "down":
+        images = deg.upsample(images, int(damaged.degradation.level), "bicubic")
+    if architecture == "dncnn":
+        return images
+    mask = damaged.mask if damaged.mask is not None else np.ones(images.shape[:3] + (1,), np.float32)
+    return np.concatenate([images, mask], axis=-1)
+
+
+def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model=None, workdir=None,
+                           validation_images=None, verbose="auto", callbacks=()):
+    """Train a learned restorer on ``clean_images`` damaged by ``config.degradation``; resumable.
+
+    Introduced in notebook 07_cnn_restoration (a later notebook); the one training entry point
+    that the notebook, the tests and the benchmark share. The training images are damaged once with
+    seed ``config.seed`` (the held-out test digits are damaged with seed 0 by the benchmark).
+    Training goes through :func:`course_lib.training.resumable_fit` with the MSE objective,
+    so a second call with the same configuration resumes. Returns ``(model, history)``.
+    """
+    from course_lib import training
+
+    clean_images = as_image_batch(clean_images, "clean_images", channels=1)
+    degradation = deg.get_degradation(config.degradation)
+    model = model if model is not None else build_learned_restorer(config)
+    damaged = degradation.apply(clean_images, seed=config.seed)
+    inputs = model_inputs(damaged, config.architecture)
+    model(inputs[:1])  # build
+    validation = None
+    if validation_images is not None:
+        validation_images = as_image_batch(validation_images, "validation_images", channels=1)
+        held = degradation.apply(validation_images, seed=config.seed + 1)
+        validation = (model_inputs(held, config.architecture), validation_images)
+    history = training.resumable_fit(
+        model, (inputs, clean_images), epochs=config.epochs, batch_size=config.batch_size,
+        config=dataclasses.asdict(config), seed=config.seed, workdir=workdir,
+        name=f"restorer-{config.architecture}", validation_data=validation, verbose=verbose,
+        callbacks=callbacks)
+    return model, history
+
+
+def learned_restorer(model, architecture: str, handles: Sequence[str], name: str | None = None,
+                     batch_size: int = 500) -> Restorer:
+    """Wrap a trained model as a :class:`Restorer` for :func:`benchmark`.
+
+    Introduced in notebook 07_cnn_restoration (a later notebook)."""
+    if architecture not in ("dncnn", "unet"):
+        raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
+    batch_size = positive_int(batch_size, "batch_size")
+
+    def restore(damaged: Damaged) -> np.ndarray:
+        inputs = model_inputs(damaged, architecture)
+        outputs = [np.asarray(model(inputs[start:start + batch_size], training=False))
+                   for start in range(0, len(inputs), batch_size)]
+        return np.concatenate(outputs)
+
+    return Restorer(name or ("DnCNN" if architecture == "dncnn" else "U-Net"), restore, tuple(handles),
+                    f"learned {architecture} restorer")
