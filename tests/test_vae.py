@@ -105,8 +105,9 @@ def test_course_vae_bounds_match_the_closed_form_and_tighten_with_k(linear_model
     means, log_var = course_vae.encode(x)
     closed_form = vae_theory.elbo(model, x, means, np.diag(np.exp(log_var[0])))
     repeated = np.repeat(x, 2000, axis=0)                                           # average many one-sample ELBOs
-    estimate = vae.elbo_per_image(course_vae, repeated, batch_size=4000).reshape(len(x), 2000).mean(axis=1)
-    np.testing.assert_allclose(estimate, closed_form, atol=0.1)
+    values = vae.elbo_per_image(course_vae, repeated, batch_size=4000).reshape(len(x), 2000)
+    standard_error = values.std(axis=1) / np.sqrt(2000)
+    assert np.all(np.abs(values.mean(axis=1) - closed_form) < 5 * standard_error)
     assert np.all(closed_form < exact - 0.3)
     bounds = [vae.importance_weighted_log_likelihood(course_vae, repeated[::10], num_samples=k).mean()
               for k in (1, 10, 100)]
@@ -194,7 +195,7 @@ def test_bad_vae_inputs_raise_clear_errors(few_digits):
     model = vae.build_vae(SMALL)
     with pytest.raises(ValueError, match="28x28x1"):
         vae.train_vae(SMALL, np.zeros((64, 32, 32, 1), "float32"))
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    with pytest.raises(ValueError, match="must lie in"):
         vae.elbo_per_image(model, few_digits[:4] * 2)
     with pytest.raises(ValueError, match="shape"):
         model.decode(np.zeros((3, 5), "float32"))
