@@ -89,7 +89,7 @@ class DCGANConfig:
     learning_rate: float = 2e-4
     discriminator_learning_rate: float | None = None  # None: the generator's; another value: TTUR
     beta_1: float = 0.5
-    batch_size: int = 32
+    batch_size: int = 16
     generator_loss: str = "non_saturating"
     r1_weight: float = 0.0  # gamma of the R1 penalty on the discriminator's gradient at real images
     spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
