@@ -258,6 +258,7 @@ class GAN(keras.Model):
         """The discriminator's logits on ``real`` and the R1 penalty (0 when ``r1_weight`` is 0)."""
         if not self.r1_weight:
             return self.discriminator(real, training=True), ops.zeros(())
+        real = ops.convert_to_tensor(real, dtype="float32")
         with tf.GradientTape() as tape:
             tape.watch(real)
             logits = self.discriminator(real, training=True)                 # (batch, 1)

@@ -217,17 +217,16 @@ def test_shipped_progress_is_checked_against_its_sha256(data_copy):
 def test_dcgan_compiles_its_training_step_with_xla():
     # Keras turns XLA off on CPU-only machines ("auto"); with TF_ENABLE_ONEDNN_OPTS=0 that left the
     # DCGAN at a third of the updates per second it reaches compiled (notebook 03's diagnosis)
-    import tensorflow as tf
-    from tensorflow.python.framework.config import is_op_determinism_enabled
+    from tensorflow.python.framework import config as tf_config
 
-    deterministic = is_op_determinism_enabled()  # Keras refuses XLA while op determinism is on
-    tf.config.experimental.disable_op_determinism()
+    deterministic = tf_config.is_op_determinism_enabled()  # Keras refuses XLA while it is on
+    tf_config.disable_op_determinism()
     try:
         assert gan.build_dcgan(SMALL).jit_compile is True
         assert gan.build_dcgan(dataclasses_replace(SMALL, jit_compile=False)).jit_compile is False
     finally:
         if deterministic:
-            tf.config.experimental.enable_op_determinism()
+            tf_config.enable_op_determinism()
 
 
 def test_time_limit_counts_training_time_only():
