@@ -82,15 +82,19 @@ class DCGANConfig:
     """Everything that defines a DCGAN run on 28x28 greyscale images."""
 
     latent_dim: int = 64
-    generator_filters: tuple[int, int] = (64, 32)
+    generator_filters: tuple[int, ...] = (64, 32)  # (f0, f1) or (f0, f1, f2): see build_dcgan_generator
     discriminator_filters: tuple[int, int] = (32, 64)
     kernel_size: int = 4
     dropout: float = 0.0
     learning_rate: float = 2e-4
+    discriminator_learning_rate: float | None = None  # None: the generator's; another value: TTUR
     beta_1: float = 0.5
-    batch_size: int = 32
+    batch_size: int = 16
     generator_loss: str = "non_saturating"
+    r1_weight: float = 0.0  # gamma of the R1 penalty on the discriminator's gradient at real images
+    spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
     ema_decay: float = 0.999  # 0 turns the moving average of the generator's weights off
+    jit_compile: bool = True  # XLA: Keras leaves it off on CPU-only machines, where it doubles the speed
     epochs: int = 100
     max_seconds: float | None = None  # the shipped run stops after 300 s (python -m course_lib.gan --train)
     seed: int = 0
@@ -98,8 +102,17 @@ class DCGANConfig:
 
 def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: int = 4,
                           name: str = "generator") -> keras.Model:
-    """z (latent_dim,) -> image (28, 28, 1) in [-1, 1]: Dense to 7x7, two stride-2 transposed convolutions."""
+    """z (latent_dim,) -> image (28, 28, 1) in [-1, 1]: Dense to 7x7, two stride-2 transposed convolutions.
+
+    ``filters=(f0, f1)``: 7x7xf0 -> 14x14xf1 -> the 28x28 image straight from the second
+    transposed convolution. ``filters=(f0, f1, f2)``: the second one makes 28x28xf2 features and
+    a stride-1 convolution draws the image from them, so every output pixel is computed from a
+    full-resolution neighbourhood (smoother strokes, for more computation at 28x28).
+    """
     latent_dim = positive_int(latent_dim, "latent_dim")
+    filters = tuple(filters)
+    if len(filters) not in (2, 3) or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
+        raise ValueError(f"filters must be 2 or 3 positive integers, got {filters}.")
     noise = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(7 * 7 * filters[0], use_bias=False)(noise)
     x = layers.BatchNormalization()(x)
@@ -108,21 +121,34 @@ def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: 
     x = layers.Conv2DTranspose(filters[1], kernel_size, strides=2, padding="same", use_bias=False)(x)  # (14, 14, f1)
     x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(negative_slope=0.2)(x)
-    image = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)   # (28, 28, 1)
+    if len(filters) == 2:
+        image = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh")(x)  # (28, 28, 1)
+        return keras.Model(noise, image, name=name)
+    x = layers.Conv2DTranspose(filters[2], kernel_size, strides=2, padding="same", use_bias=False)(x)  # (28, 28, f2)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(negative_slope=0.2)(x)
+    image = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)                                # (28, 28, 1)
     return keras.Model(noise, image, name=name)
 
 
 def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: float = 0.0,
-                              name: str = "discriminator") -> keras.Model:
-    """image (28, 28, 1) in [-1, 1] -> one logit: two stride-2 convolutions and a linear output."""
+                              spectral_norm: bool = False, name: str = "discriminator") -> keras.Model:
+    """image (28, 28, 1) in [-1, 1] -> one logit: two stride-2 convolutions and a linear output.
+
+    ``spectral_norm=True`` divides each layer's kernel by its largest singular value (Miyato et
+    al., 2018; one power iteration per training step), so every layer is 1-Lipschitz.
+    """
+    def normalised(layer):
+        return layers.SpectralNormalization(layer) if spectral_norm else layer
+
     image = keras.Input((28, 28, 1), name="image")
     x = image
     for count in filters:
-        x = layers.Conv2D(count, kernel_size, strides=2, padding="same")(x)               # halves the side
+        x = normalised(layers.Conv2D(count, kernel_size, strides=2, padding="same"))(x)   # halves the side
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
-    logit = layers.Dense(1)(layers.Flatten()(x))
+    logit = normalised(layers.Dense(1))(layers.Flatten()(x))
     return keras.Model(image, logit, name=name)
 
 
@@ -159,11 +185,14 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, latent_dim: int, *, scale_images: bool = True,
-                 ema_decay: float = 0.0, pack: int = 1, seed: int = 0, **kwargs):
+                 ema_decay: float = 0.0, pack: int = 1, r1_weight: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.pack = positive_int(pack, "pack")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
+        if not r1_weight >= 0.0:
+            raise ValueError(f"r1_weight must be >= 0, got {r1_weight}.")
+        self.r1_weight = float(r1_weight)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = positive_int(latent_dim, "latent_dim")
@@ -217,6 +246,27 @@ class GAN(keras.Model):
         grouped = ops.moveaxis(grouped, 1, -2)  # (batch / pack, height, width, pack, channels)
         return ops.reshape(grouped, (shape[0] // self.pack, *samples.shape[1:-1], self.pack * samples.shape[-1]))
 
+    def r1_penalty(self, real):
+        """R1 (Mescheder et al., 2018): (gamma / 2) E_x ||grad_x l(x)||^2 on real images only.
+
+        ``real`` (batch, ...) -> a scalar. It pushes the discriminator's logit ``l`` to be flat
+        around the data, so it cannot keep sharpening an edge that the generator chases.
+        """
+        return self.real_logits_and_r1_penalty(real)[1]
+
+    def real_logits_and_r1_penalty(self, real):
+        """The discriminator's logits on ``real`` and the R1 penalty (0 when ``r1_weight`` is 0)."""
+        if not self.r1_weight:
+            return self.discriminator(real, training=True), ops.zeros(())
+        real = ops.convert_to_tensor(real, dtype="float32")
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            logits = self.discriminator(real, training=True)                 # (batch, 1)
+            total = ops.sum(logits)  # each l(x_i) depends on x_i only, so d total / d x_i = d l(x_i) / d x_i
+        gradients = tape.gradient(total, real)                               # (batch, ...)
+        squared_norms = ops.sum(ops.reshape(gradients ** 2, (ops.shape(real)[0], -1)), axis=1)  # (batch,)
+        return logits, 0.5 * self.r1_weight * ops.mean(squared_norms)
+
     def sample_noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
@@ -231,9 +281,9 @@ class GAN(keras.Model):
         noise = self.sample_noise(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generator(noise, training=True)
-            real_logits = self.discriminator(self.packed(real), training=True)
+            real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
             fake_logits = self.discriminator(self.packed(fake), training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits)
+            d_loss = discriminator_loss(real_logits, fake_logits) + r1
         gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
 
@@ -278,20 +328,34 @@ class GAN(keras.Model):
 # ------------------------------------------------------------------------------- callbacks
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops ``fit()`` after ``seconds`` of training (checked after every batch)."""
+    """Stops ``fit()`` after ``seconds`` of training (checked after every batch).
 
-    def __init__(self, seconds: float):
+    Training time is the wall-clock time inside epochs. What other callbacks do between the
+    last batch of an epoch and the first of the next (FID, sample grids, checkpoints) is left
+    out, so a run that is measured more often is not trained less. ``training_seconds`` holds
+    the time counted so far.
+    """
+
+    def __init__(self, seconds: float, clock=time.perf_counter):
         super().__init__()
         if seconds <= 0:
             raise ValueError(f"seconds must be positive, got {seconds}.")
         self.seconds = float(seconds)
-        self.started = None
+        self.clock = clock
+        self.training_seconds = 0.0
+        self.epoch_started = None
+        self.counted_before_epoch = 0.0
 
     def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
+        self.training_seconds = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.counted_before_epoch = self.training_seconds
+        self.epoch_started = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self.started >= self.seconds:
+        self.training_seconds = self.counted_before_epoch + self.clock() - self.epoch_started
+        if self.training_seconds >= self.seconds:
             self.model.stop_training = True
 
 
@@ -339,11 +403,13 @@ def build_dcgan(config: DCGANConfig) -> GAN:
     """A compiled, built DCGAN for ``config`` (the same call in notebook, tests and benchmark)."""
     keras.utils.set_random_seed(config.seed)
     gan = GAN(build_dcgan_generator(config.latent_dim, config.generator_filters, config.kernel_size),
-              build_dcgan_discriminator(config.discriminator_filters, config.kernel_size, config.dropout),
-              config.latent_dim, ema_decay=config.ema_decay, seed=config.seed)
-    gan.compile(keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
+              build_dcgan_discriminator(config.discriminator_filters, config.kernel_size, config.dropout,
+                                        spectral_norm=config.spectral_norm),
+              config.latent_dim, ema_decay=config.ema_decay, r1_weight=config.r1_weight, seed=config.seed)
+    discriminator_learning_rate = config.discriminator_learning_rate or config.learning_rate
+    gan.compile(keras.optimizers.Adam(discriminator_learning_rate, beta_1=config.beta_1),
                 keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
-                generator_loss_name=config.generator_loss)
+                generator_loss_name=config.generator_loss, jit_compile=config.jit_compile)
     gan.build((None, config.latent_dim))
     return gan
 
@@ -352,7 +418,8 @@ def train_dcgan(config: DCGANConfig, images, *, gan: GAN | None = None, callback
                 verbose="auto", restart: bool = False):
     """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
 
-    Returns ``(gan, history)``. ``config.max_seconds`` stops training after that much time.
+    Returns ``(gan, history)``. ``config.max_seconds`` stops training after that much training
+    time (:class:`TimeLimit`; ``history.training_seconds`` says how much this call trained).
     """
     from course_lib._checks import as_image_batch
     from course_lib.training import resumable_fit
@@ -362,12 +429,14 @@ def train_dcgan(config: DCGANConfig, images, *, gan: GAN | None = None, callback
         raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
     gan = gan if gan is not None else build_dcgan(config)
     callbacks = list(callbacks)
-    if config.max_seconds:
-        callbacks.append(TimeLimit(config.max_seconds))
+    limit = TimeLimit(config.max_seconds) if config.max_seconds else None
+    if limit is not None:
+        callbacks.append(limit)
     history = resumable_fit(gan, images, epochs=config.epochs, batch_size=config.batch_size,
                             config={**dataclasses.asdict(config), "num_images": len(images)},
                             seed=config.seed, workdir=workdir, name="dcgan", callbacks=callbacks,
                             verbose=verbose, restart=restart)
+    history.training_seconds = None if limit is None else limit.training_seconds
     return gan, history
 
 
@@ -413,7 +482,10 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
         model.ema_generator if model.ema_generator is not None else model.generator, PRETRAINED_NAME,
         command="python -m course_lib.gan --train", seed=config.seed, config=dataclasses.asdict(config),
         metrics={"fid": round(fid, 3), "fid_floor_real_vs_real": round(floor, 3),
-                 "fid_over_floor": round(fid / floor, 2), "training_seconds": round(seconds, 1),
+                 "fid_over_floor": round(fid / floor, 2),
+                 "training_seconds": round(history.training_seconds or seconds, 1),  # inside epochs
+                 "wall_seconds": round(seconds, 1),  # with the per-epoch FID and checkpoints
+                 "updates": int(model.generator_optimizer.iterations.numpy()),
                  "epochs_completed": len(epochs), "class_histogram": np.round(histogram, 4).tolist(),
                  "num_samples": 2000, "reference": "2,000 held-out MNIST digits"})
     return add_progress_to_manifest(manifest)

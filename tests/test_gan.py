@@ -114,6 +114,12 @@ def test_dcgan_builders_honour_the_shape_contract():
     images = np.asarray(generator(np.zeros((3, 16), np.float32)))
     assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)
     assert np.asarray(discriminator(images)).shape == (3, 1)
+    three_stage = gan.build_dcgan_generator(latent_dim=16, filters=(16, 8, 4))  # a 3x3 convolution draws at 28x28
+    images = np.asarray(three_stage(np.ones((2, 16), np.float32)))
+    assert images.shape == (2, 28, 28, 1) and np.all(np.abs(images) <= 1)
+    assert three_stage.layers[-1].kernel.shape == (3, 3, 4, 1)
+    with pytest.raises(ValueError, match="2 or 3 positive integers"):
+        gan.build_dcgan_generator(latent_dim=16, filters=(16,))
 
 
 def test_packing_groups_samples_without_mixing_them():
@@ -204,3 +210,80 @@ def test_shipped_progress_is_checked_against_its_sha256(data_copy):
     flip_byte(data_copy / "pretrained" / "dcgan_mnist_progress.npz")
     with pytest.raises(ValueError, match="sha256"):
         gan.load_progress()
+
+
+# ------------------------------------------------------- speed and the design of the shipped run
+
+def test_dcgan_compiles_its_training_step_with_xla():
+    # Keras turns XLA off on CPU-only machines ("auto"); with TF_ENABLE_ONEDNN_OPTS=0 that left the
+    # DCGAN at a third of the updates per second it reaches compiled (notebook 03's diagnosis)
+    from tensorflow.python.framework import config as tf_config
+
+    deterministic = tf_config.is_op_determinism_enabled()  # Keras refuses XLA while it is on
+    tf_config.disable_op_determinism()
+    try:
+        assert gan.build_dcgan(SMALL).jit_compile is True
+        assert gan.build_dcgan(dataclasses_replace(SMALL, jit_compile=False)).jit_compile is False
+    finally:
+        if deterministic:
+            tf_config.enable_op_determinism()
+
+
+def test_time_limit_counts_training_time_only():
+    import keras
+
+    clock = iter([0.0, 4.0, 9.0,     # epoch 1 starts at 0; batches end at 4 and 9
+                  100.0, 103.0])     # 91 s of epoch-end evaluation; epoch 2 starts at 100
+    limit = gan.TimeLimit(12.0, clock=lambda: next(clock))
+    limit.set_model(keras.Sequential())
+    limit.model.stop_training = False
+    limit.on_train_begin()
+    limit.on_epoch_begin(0)
+    limit.on_train_batch_end(0)
+    limit.on_train_batch_end(1)
+    assert limit.training_seconds == 9.0 and not limit.model.stop_training
+    limit.on_epoch_begin(1)
+    limit.on_train_batch_end(0)
+    assert limit.training_seconds == 12.0 and limit.model.stop_training  # 9 + 3, not 103
+
+
+def test_r1_penalty_is_half_gamma_times_the_squared_input_gradient():
+    import keras
+
+    # a linear discriminator l(x) = w . x + b has gradient w at every image: R1 = gamma / 2 ||w||^2
+    weights = np.random.default_rng(0).normal(size=(28 * 28, 1)).astype(np.float32)
+    linear = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    linear.layers[-1].set_weights([weights, np.array([0.3], np.float32)])
+    model = gan.GAN(gan.build_dcgan_generator(8, (8, 8)), linear, 8, r1_weight=2.0)
+    images = np.random.default_rng(1).uniform(-1, 1, size=(5, 28, 28, 1)).astype(np.float32)
+    assert float(model.r1_penalty(images)) == pytest.approx(0.5 * 2.0 * float(np.sum(weights ** 2)), rel=1e-5)
+    # a discriminator whose output does not depend on the image is not penalised at all
+    linear.layers[-1].set_weights([np.zeros_like(weights), np.array([0.3], np.float32)])
+    assert float(model.r1_penalty(images)) == 0.0
+    with pytest.raises(ValueError, match="r1_weight"):
+        gan.GAN(gan.build_dcgan_generator(8, (8, 8)), linear, 8, r1_weight=-1.0)
+
+
+def test_spectral_normalisation_keeps_each_layers_largest_singular_value_near_one():
+    discriminator = gan.build_dcgan_discriminator((8, 16), spectral_norm=True)
+    images = np.random.default_rng(0).uniform(-1, 1, size=(4, 28, 28, 1)).astype(np.float32)
+    for _ in range(30):  # each training call runs one power iteration
+        discriminator(images, training=True)
+    kernels = [layer.layer.kernel.numpy() for layer in discriminator.layers
+               if type(layer).__name__ == "SpectralNormalization"]
+    assert len(kernels) == 3  # both convolutions and the output layer
+    for kernel in kernels:
+        largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert largest == pytest.approx(1.0, abs=0.05)
+
+
+def test_moving_average_follows_its_warm_up_formula_after_one_step(few_digits, tmp_path):
+    config = dataclasses_replace(SMALL, ema_decay=0.999, epochs=1)
+    model = gan.build_dcgan(config)
+    before = model.generator.get_weights()
+    np.testing.assert_array_equal(model.ema_generator.get_weights()[0], before[0])
+    model.fit(few_digits[:32], batch_size=32, epochs=1, verbose=0)  # exactly one step
+    after = model.generator.get_weights()
+    decay = min(0.999, (1 + 1) / (10 + 1))  # warm-up: decay_t = min(decay, (1 + t) / (10 + t)) at t = 1
+    for average, old, new in zip(model.ema_generator.get_weights(), before, after):
+        np.testing.assert_allclose(average, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-6)
