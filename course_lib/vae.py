@@ -306,17 +306,24 @@ def _evaluation_targets(vae: VAE, images, seed: int) -> np.ndarray:
     return images
 
 
+def _is_not_retracing_warning(record) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
 class _QuietRetracing:
     """Silence TensorFlow's retracing warning while evaluating: every new VAE compiles its own
-    evaluation functions once, which that warning (meant for accidental retracing) would flag."""
+    evaluation functions once, which that warning (meant for accidental retracing) would flag.
+    A filter on the logger and on its handlers drops only that message, whatever the levels."""
 
     def __enter__(self):
         self.logger = tf.get_logger()
-        self.level = self.logger.level
-        self.logger.setLevel("ERROR")
+        self.targets = [self.logger, *self.logger.handlers]
+        for target in self.targets:
+            target.addFilter(_is_not_retracing_warning)
 
     def __exit__(self, *exception):
-        self.logger.setLevel(self.level)
+        for target in self.targets:
+            target.removeFilter(_is_not_retracing_warning)
 
 
 def _compiled(vae: VAE, name: str, function):
