@@ -126,15 +126,15 @@ def build_encoder(latent_dim: int = 2, filters=(32, 64), hidden_units: int = 0,
                   image_shape=(28, 28, 1), name: str = "encoder") -> keras.Model:
     """image (28, 28, 1) -> [mean, log_var], each (latent_dim,): stride-2 convolutions, then linear heads.
 
-    Each 3x3 convolution with stride 2 halves the side (28 -> 14 -> 7); ``hidden_units > 0``
-    adds a dense ReLU layer before the two heads. Introduced in notebook 05_vae_mnist.
+    Each 3x3 convolution with stride 2 halves the side, rounding up (28 -> 14 -> 7 -> 4);
+    ``hidden_units > 0`` adds a dense ReLU layer before the two heads. Introduced in notebook 05_vae_mnist.
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
     image = keras.Input(tuple(image_shape), name="image")
     x = image
     for count in filters:
         x = layers.Conv2D(positive_int(count, "filters"), 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Flatten()(x)                                                  # (7 * 7 * filters[-1],)
+    x = layers.Flatten()(x)                                        # (side * side * filters[-1],)
     if hidden_units:
         x = layers.Dense(positive_int(hidden_units, "hidden_units"), activation="relu")(x)
     mean = layers.Dense(latent_dim, name="mean")(x)                          # (latent_dim,)
@@ -482,9 +482,9 @@ def train_vae(config: VAEConfig, images, *, vae: VAE | None = None, callbacks=()
 
 # the two shipped models: latent 2 (the 2-D latent map) and latent 16 (quality)
 SHIPPED_CONFIGS = {
-    "vae_mnist_latent2": VAEConfig(latent_dim=2, decoder_filters=(32, 16), encoder_hidden_units=64,
-                                   decoder_hidden_units=128, batch_size=32, epochs=32, final_learning_rate=1e-5,
-                                   max_seconds=180.0),
+    "vae_mnist_latent2": VAEConfig(latent_dim=2, encoder_filters=(32, 64, 64), decoder_filters=(32, 16),
+                                   encoder_hidden_units=256, decoder_hidden_units=256, batch_size=32, epochs=48,
+                                   final_learning_rate=1e-5, max_seconds=180.0),
     "vae_mnist_latent16": VAEConfig(latent_dim=16, batch_size=32, epochs=50, final_learning_rate=1e-5, max_seconds=300.0),
 }
 
