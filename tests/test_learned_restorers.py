@@ -167,3 +167,18 @@ def test_shipped_restorer_clears_its_psnr_bound_on_held_out_digits(name):
     assert restored.shape == clean.shape
     assert metrics.psnr(restored, clean) > max(PSNR_BOUNDS[name], metrics.psnr(rst.damaged_input()(damaged), clean) + 3)
     assert restorer.can_restore(degradation) and not restorer.can_restore("strokes_3")
+
+
+def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
+    assert rst.dilation_rates(6) == [2, 3, 4, 4, 3, 2] and rst.dilation_rates(5) == [2, 3, 4, 3, 2]
+    assert rst.receptive_field([1] * 8) == 17 and rst.receptive_field([1, *rst.dilation_rates(6), 1]) == 41
+    plain, dilated = rst.build_dncnn(depth=8, filters=8), rst.build_dncnn(depth=8, filters=8, dilated=True)
+    assert plain.count_params() == dilated.count_params() and dilated.output_shape == (None, 28, 28, 1)
+    # a corner pixel reaches the digit's centre (14 pixels away) only through the dilated stack
+    image = np.random.default_rng(0).random((1, 28, 28, 1)).astype(np.float32)
+    poked = image.copy()
+    poked[0, 0, 0, 0] += 1.0
+    plain_change, dilated_change = (np.abs(np.asarray(model(poked)) - np.asarray(model(image)))[0, ..., 0]
+                                    for model in (plain, dilated))                     # (28, 28) each
+    assert plain_change[9:, :].max() == 0 and plain_change[:, 9:].max() == 0          # 17 x 17: radius 8
+    assert dilated_change[14, 14] > 0 and dilated_change[21:, :].max() == 0           # 41 x 41: radius 20
