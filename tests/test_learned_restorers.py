@@ -182,3 +182,21 @@ def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
                                     for model in (plain, dilated))                     # (28, 28) each
     assert plain_change[9:, :].max() == 0 and plain_change[:, 9:].max() == 0          # 17 x 17: radius 8
     assert dilated_change[14, 14] > 0 and dilated_change[21:, :].max() == 0           # 41 x 41: radius 20
+
+
+def test_residual_unet_adds_a_correction_to_the_damaged_image():
+    model = rst.build_unet(filters=8, levels=2, residual=True)
+    correction = model.get_layer("predicted_correction")
+    inputs = np.random.default_rng(2).random((2, 28, 28, 2)).astype(np.float32)
+    corrections = np.asarray(keras_submodel(model, "predicted_correction")(inputs))
+    np.testing.assert_allclose(np.asarray(model(inputs)), inputs[..., :1] + corrections, atol=1e-6)
+    correction.set_weights([np.zeros_like(weight) for weight in correction.get_weights()])
+    np.testing.assert_array_equal(np.asarray(model(inputs)), inputs[..., :1])  # starts at the identity
+    with pytest.raises(ValueError, match="residual applies to a U-Net"):
+        rst.LearnedRestorerConfig(architecture="dncnn", residual=True)
+
+
+def keras_submodel(model, layer_name):
+    import keras
+
+    return keras.Model(model.input, model.get_layer(layer_name).output)
