@@ -375,3 +375,33 @@ register(Exercise("gaussian_quantile_grid", "05_vae_mnist", solutions.gaussian_q
 register(Exercise("active_units", "05_vae_mnist", solutions.active_units, _posterior_means,
                   "posterior_means.var(axis=0) is each dimension's variance across images; count those above "
                   "threshold and return an int."))
+
+
+# ----------------------------------------------------------------- 07_cnn_restoration
+
+def _restored_and_clean(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 9)), 28, 28, 1)
+    clean = rng.random(shape)
+    return np.clip(clean + rng.normal(0.0, rng.uniform(0.01, 0.3), shape), 0.0, 1.0), clean
+
+
+def _prediction_damaged_mask(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 6)), 28, 28, int(rng.choice([1, 3])))
+    mask = (rng.random(shape[:3] + (1,)) < rng.uniform(0.2, 0.8)).astype(np.float64)
+    return rng.random(shape), rng.random(shape) * mask, mask
+
+
+def _restored_clean_count(rng: np.random.Generator) -> tuple:
+    size = int(rng.integers(5, 40))
+    clean = rng.random((size, 28, 28, 1))
+    noise = rng.normal(size=(size, 28, 28, 1)) * rng.uniform(0.01, 0.4, size=(size, 1, 1, 1))  # one level per image
+    return clean + noise, clean, int(rng.integers(1, size + 1))
+
+
+register(Exercise("mse_objective", "07_cnn_restoration", solutions.mse_objective, _restored_and_clean,
+                  "np.mean((restored - clean) ** 2): one number, the mean over images, rows, columns and channels."))
+register(Exercise("paste_known_pixels", "07_cnn_restoration", solutions.paste_known_pixels, _prediction_damaged_mask,
+                  "mask * damaged + (1 - mask) * predicted; the mask (N, H, W, 1) broadcasts over channels."))
+register(Exercise("worst_restorations", "07_cnn_restoration", solutions.worst_restorations, _restored_clean_count,
+                  "per-image MSE with .mean(axis=(1, 2, 3)), PSNR = 10 log10(1 / MSE), then np.argsort(psnr)[:count] "
+                  "(lowest first)."))

@@ -186,3 +186,22 @@ def gaussian_quantile_grid(num_per_side: int) -> np.ndarray:
 def active_units(posterior_means: np.ndarray, threshold: float = 0.01) -> int:
     """How many latent dimensions the encoder uses: Var over images of E_q[z_j] above threshold."""
     return int(np.sum(posterior_means.var(axis=0) > threshold))
+
+
+# ----------------------------------------------------------------- 07_cnn_restoration
+
+def mse_objective(restored: np.ndarray, clean: np.ndarray) -> float:
+    """The MSE objective of notebook 07: (1 / N H W C) sum (restored - clean)^2 over the whole batch."""
+    return float(np.mean((restored - clean) ** 2))
+
+
+def paste_known_pixels(predicted: np.ndarray, damaged: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Known pixels (mask 1) from damaged, missing ones (mask 0) from predicted: (N, H, W, C)."""
+    return mask * damaged + (1.0 - mask) * predicted
+
+
+def worst_restorations(restored: np.ndarray, clean: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` images with the lowest PSNR (data range 1), worst first."""
+    mse = np.mean((restored - clean) ** 2, axis=(1, 2, 3))                   # (N,)
+    psnr = 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))                    # (N,) dB
+    return np.argsort(psnr, kind="stable")[:count]

@@ -73,3 +73,130 @@ def test_training_lowers_the_mse_and_resumes(architecture, degradation, digits, 
     longer = dataclasses.replace(config, epochs=3)
     _, resumed = rst.train_learned_restorer(longer, digits, workdir=tmp_path, verbose=0)
     assert resumed.history["loss"][:2] == losses and len(resumed.history["loss"]) == 3
+
+
+# ------------------------------------------------------------- pasting known pixels, configs
+
+def test_unet_that_pastes_known_pixels_returns_them_exactly():
+    model = rst.build_unet(filters=8, levels=2, paste_known=True)
+    rng = np.random.default_rng(1)
+    images = rng.random((3, 28, 28, 1)).astype(np.float32)
+    mask = (rng.random((3, 28, 28, 1)) > 0.5).astype(np.float32)
+    inputs = np.concatenate([images * mask, mask], axis=-1)
+    restored = np.asarray(model(inputs))
+    known = mask[..., 0] == 1
+    np.testing.assert_array_equal(restored[..., 0][known], images[..., 0][known])
+    assert restored.min() >= 0 and restored.max() <= 1 and restored.shape == (3, 28, 28, 1)
+
+
+def test_paste_known_needs_a_unet_and_a_mask():
+    with pytest.raises(ValueError, match="paste_known needs a U-Net and a degradation with a mask"):
+        rst.LearnedRestorerConfig(architecture="unet", degradation="blur", paste_known=True)
+    with pytest.raises(ValueError, match="paste_known"):
+        rst.LearnedRestorerConfig(architecture="dncnn", degradation="hole_12", paste_known=True)
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        rst.LearnedRestorerConfig(final_learning_rate=0.0)
+    with pytest.raises(ValueError, match="max_seconds"):
+        rst.LearnedRestorerConfig(max_seconds=-1.0)
+
+
+def test_training_pairs_damage_each_digit_with_distinct_seeds_never_the_benchmarks(digits):
+    config = rst.LearnedRestorerConfig(degradation="noise_0.3", num_copies=3, seed=2)
+    seeds = rst.training_seeds(config)
+    assert len(set(seeds)) == 3 and 0 not in seeds
+    inputs, targets = rst.training_pairs(config, digits[:10])
+    assert inputs.shape == (30, 28, 28, 1) and targets.shape == (30, 28, 28, 1)
+    np.testing.assert_array_equal(targets[10:20], digits[:10])
+    assert not np.array_equal(inputs[:10], inputs[10:20])  # fresh noise on each copy
+    unet_inputs, _ = rst.training_pairs(rst.LearnedRestorerConfig("unet", "hole_12"), digits[:4])
+    assert unet_inputs.shape == (4, 28, 28, 2)
+
+
+# ------------------------------------------------------------- shipped restorers
+
+SHIPPED_ON_DISK = [name for name in rst.SHIPPED_RESTORERS if (data.data_dir() / "pretrained" / f"{name}.json").exists()]
+
+
+def test_unknown_shipped_restorer_names_the_choices():
+    with pytest.raises(ValueError, match="unet_hole_12") as error:
+        rst.load_learned_restorer("unet_hole_99")
+    assert "dncnn_noise_0.3" in str(error.value)
+    with pytest.raises(SystemExit):  # the command line refuses it too
+        rst.main(["--train", "unet_hole_99"])
+
+
+@pytest.mark.parametrize("name", SHIPPED_ON_DISK)
+def test_shipped_restorer_matches_its_config_and_is_small(name):
+    import json
+
+    folder = data.data_dir() / "pretrained"
+    manifest = json.loads((folder / f"{name}.json").read_text())
+    assert rst.learned_config_from_manifest(manifest) == rst.SHIPPED_RESTORERS[name]
+    assert manifest["command"] == f"python -m course_lib.restoration --train {name}"
+    assert (folder / manifest["file"]).stat().st_size < 2_000_000
+    assert manifest["metrics"]["training_seconds"] <= 300
+
+
+def test_corrupted_shipped_restorer_is_refused(data_copy):
+    from tests.conftest import flip_byte
+
+    if not SHIPPED_ON_DISK:
+        pytest.skip("no learned restorer shipped")
+    name = SHIPPED_ON_DISK[0]
+    manifest = rst.load_learned_restorer(name)[1]
+    assert manifest is not None and manifest["sha256"]
+    flip_byte(data_copy / "pretrained" / manifest["file"])
+    with pytest.raises(ValueError, match="sha256"):
+        rst.load_learned_restorer(name)
+
+
+# the bounds sit a little below what each shipped model measured on all 2,000 held-out digits
+PSNR_BOUNDS = {"dncnn_noise_0.3": 22.5, "unet_hole_12": 19.5, "unet_missing_50": 24.0, "unet_blur": 28.0,
+               "unet_down_2": 27.5, "unet_down_4": 19.5}
+
+
+@pytest.mark.parametrize("name", SHIPPED_ON_DISK)
+def test_shipped_restorer_clears_its_psnr_bound_on_held_out_digits(name):
+    from course_lib import metrics
+
+    clean = data.load_dataset("mnist", source="subset", verbose=False).x_test[:200]
+    restorer = rst.shipped_restorer(name)
+    degradation = deg.get_degradation(rst.SHIPPED_RESTORERS[name].degradation)
+    damaged = degradation.apply(clean, seed=0)
+    restored = restorer(damaged)
+    assert restored.shape == clean.shape
+    assert metrics.psnr(restored, clean) > max(PSNR_BOUNDS[name], metrics.psnr(rst.damaged_input()(damaged), clean) + 3)
+    assert restorer.can_restore(degradation) and not restorer.can_restore("strokes_3")
+
+
+def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
+    assert rst.dilation_rates(6) == [2, 3, 4, 4, 3, 2] and rst.dilation_rates(5) == [2, 3, 4, 3, 2]
+    assert rst.receptive_field([1] * 8) == 17 and rst.receptive_field([1, *rst.dilation_rates(6), 1]) == 41
+    plain, dilated = rst.build_dncnn(depth=8, filters=8), rst.build_dncnn(depth=8, filters=8, dilated=True)
+    assert plain.count_params() == dilated.count_params() and dilated.output_shape == (None, 28, 28, 1)
+    # a corner pixel reaches the digit's centre (14 pixels away) only through the dilated stack
+    image = np.random.default_rng(0).random((1, 28, 28, 1)).astype(np.float32)
+    poked = image.copy()
+    poked[0, 0, 0, 0] += 1.0
+    plain_change, dilated_change = (np.abs(np.asarray(model(poked)) - np.asarray(model(image)))[0, ..., 0]
+                                    for model in (plain, dilated))                     # (28, 28) each
+    assert plain_change[9:, :].max() == 0 and plain_change[:, 9:].max() == 0          # 17 x 17: radius 8
+    assert dilated_change[14, 14] > 0 and dilated_change[21:, :].max() == 0           # 41 x 41: radius 20
+
+
+def test_residual_unet_adds_a_correction_to_the_damaged_image():
+    model = rst.build_unet(filters=8, levels=2, residual=True)
+    correction = model.get_layer("predicted_correction")
+    inputs = np.random.default_rng(2).random((2, 28, 28, 2)).astype(np.float32)
+    corrections = np.asarray(keras_submodel(model, "predicted_correction")(inputs))
+    np.testing.assert_allclose(np.asarray(model(inputs)), inputs[..., :1] + corrections, atol=1e-6)
+    correction.set_weights([np.zeros_like(weight) for weight in correction.get_weights()])
+    np.testing.assert_array_equal(np.asarray(model(inputs)), inputs[..., :1])  # starts at the identity
+    with pytest.raises(ValueError, match="residual applies to a U-Net"):
+        rst.LearnedRestorerConfig(architecture="dncnn", residual=True)
+
+
+def keras_submodel(model, layer_name):
+    import keras
+
+    return keras.Model(model.input, model.get_layer(layer_name).output)
