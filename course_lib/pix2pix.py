@@ -50,7 +50,7 @@ from course_lib import gan  # noqa: E402
 __all__ = [
     "Pix2PixConfig", "build_patch_discriminator", "discriminator_inputs", "paste_known", "l1_loss",
     "generator_objective", "Pix2Pix", "build_pix2pix", "train_pix2pix", "mse_unet", "load_pix2pix",
-    "pix2pix_restorer", "sweep_adversarial_weight", "SHIPPED_NAME", "SHIPPED_CONFIG", "HANDLES",
+    "pix2pix_restorer", "sweep_adversarial_weight", "config_from_manifest", "check_generator_shape", "SHIPPED_NAME", "SHIPPED_CONFIG", "HANDLES",
 ]
 
 SHIPPED_NAME = "pix2pix_hole_12"
@@ -379,6 +379,22 @@ def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 
 
 # --------------------------------------------------------------------------- shipped weights
 
+def config_from_manifest(manifest: dict) -> Pix2PixConfig:
+    """The :class:`Pix2PixConfig` recorded in a shipped generator's manifest."""
+    recorded = {key: tuple(value) if isinstance(value, list) else value for key, value in manifest["config"].items()}
+    return Pix2PixConfig(**recorded)
+
+
+def check_generator_shape(config: Pix2PixConfig, unet_manifest: dict | None) -> None:
+    """Raise ``ValueError`` unless ``config.filters`` / ``levels`` are those of the U-Net it starts from."""
+    if not unet_manifest:
+        return
+    shape = {key: unet_manifest["config"][key] for key in ("filters", "levels")}
+    if shape != {"filters": config.filters, "levels": config.levels}:
+        raise ValueError(f"config has filters={config.filters}, levels={config.levels} but the U-Net it starts "
+                         f"from ({MSE_UNET_NAME}) has {shape}: set them to match.")
+
+
 def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, images=None):
     """The shipped cGAN generator ``pix2pix_hole_12``, or a freshly trained one: ``(generator, manifest)``.
 
@@ -389,14 +405,12 @@ def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, ima
     """
     from course_lib import training
 
-    config = config or SHIPPED_CONFIG
+    if config is None:
+        manifest_path = training.pretrained_dir() / f"{SHIPPED_NAME}.json"
+        config = config_from_manifest(training.read_manifest(SHIPPED_NAME)) if manifest_path.exists() \
+            else SHIPPED_CONFIG
 
     def build():
-        start, _ = mse_unet() if config.init_from else (None, None)
-        if start is not None:
-            generator = keras.models.clone_model(start)
-            generator.set_weights(start.get_weights())
-            return generator
         return rst.build_unet(config.filters, config.levels)
 
     def train(generator):
@@ -404,8 +418,11 @@ def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, ima
 
         training_images = images if images is not None else \
             data.load_dataset("mnist", source="subset", verbose=False).x_train
-        trained, _ = train_pix2pix(config, training_images, generator=generator if config.init_from else None,
-                                   verbose=2)
+        start = None
+        if config.init_from:
+            start, start_manifest = mse_unet()
+            check_generator_shape(config, start_manifest)
+        trained, _ = train_pix2pix(config, training_images, generator=start, verbose=2)
         generator.set_weights(trained.generator.get_weights())
 
     return training.load_or_train(SHIPPED_NAME, build, train, retrain=retrain)
@@ -458,6 +475,7 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
     evaluator = load_evaluator()
     start, start_manifest = mse_unet() if config.init_from else (None, None)
+    check_generator_shape(config, start_manifest)
     started = time.perf_counter()
     model, history = train_pix2pix(config, mnist.x_train, generator=start, workdir=workdir, verbose=verbose,
                                    restart=True)
