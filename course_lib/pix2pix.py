@@ -435,7 +435,8 @@ def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, refer
 
 
 def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, train_images, test_images,
-                             test_labels, *, generator, evaluator=None, workdir=None, verbose=0) -> list[dict]:
+                             test_labels, *, generator, evaluator=None, workdir=None, verbose=0,
+                             restart: bool = True) -> list[dict]:
     """The perception-distortion trade-off, measured: one short fine-tune per lambda, then the benchmark.
 
     Introduced in notebook 08_gan_restoration. For each lambda in ``weights`` the cGAN starts
@@ -443,6 +444,7 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     with that ``adversarial_weight``; each is scored on ``test_images`` damaged by
     ``config.degradation`` (seed 0). Returns one dict per lambda: ``adversarial_weight``,
     ``psnr``, ``ssim``, ``recognition``, ``relative_recognition``, ``fid``, ``training_seconds``.
+    Each fine-tune starts afresh (``restart``): a time-limited run that resumed would train longer.
     """
     weights = [float(weight) for weight in weights]
     if not weights:
@@ -454,7 +456,8 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     results = []
     for weight in weights:
         run = dataclasses.replace(config, adversarial_weight=weight)
-        model, history = train_pix2pix(run, train_images, generator=generator, workdir=workdir, verbose=verbose)
+        model, history = train_pix2pix(run, train_images, generator=generator, workdir=workdir, verbose=verbose,
+                                       restart=restart)
         row = rst.benchmark([pix2pix_restorer(model.generator, f"cGAN lambda={weight:g}")], test_images, test_labels,
                             degradations=(config.degradation,), evaluator=evaluator, verbose=False).rows[0]
         results.append({"adversarial_weight": weight, "psnr": row.psnr, "ssim": row.ssim,
