@@ -14,8 +14,12 @@ against the held-out ones), and time per image. It prints one table
 
 BM3D takes about 0.4 s per digit on one CPU core (40 minutes for three noise levels on 2,000
 digits), so ``--slow-images`` runs restorers marked ``slow`` on the first N digits; their rows
-say how many digits they saw. Learned restorers (notebooks 07-08) join the same list of
-restorers.
+say how many digits they saw. The shipped learned restorers of notebook 07
+(``restoration.shipped_restorers()``: the DnCNN on noise sigma 0.3, U-Nets on the hole, missing
+pixels, blur and x2 / x4 downsampling) join the same list, each on the degradation it was trained
+for; ``--no-learned`` leaves them out.
+
+    python benchmarks/restoration_benchmark.py --no-learned         # classical restorers only
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def main(argv=None) -> int:
                         help="digits for restorers marked slow (BM3D); default: as many as --num-images")
     parser.add_argument("--degradations", nargs="*", default=list(deg.BENCHMARK_DEGRADATIONS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-learned", action="store_true",
+                        help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*)")
     arguments = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -46,6 +52,10 @@ def main(argv=None) -> int:
     count = min(arguments.num_images, len(dataset.x_test))
     clean, labels = dataset.x_test[:count], dataset.y_test[:count]
     restorers = restoration.classical_restorers(dataset.x_train)
+    if not arguments.no_learned:
+        learned = restoration.shipped_restorers()
+        print(f"learned restorers: {', '.join(f'{r.name} ({r.handles[0]})' for r in learned) or 'none shipped'}")
+        restorers += learned
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
           f"{len(dataset.x_test):,} held-out digits (slow restorers: "
           f"{arguments.slow_images or count} digits); parameters tuned on training digits only.\n")

@@ -73,3 +73,97 @@ def test_training_lowers_the_mse_and_resumes(architecture, degradation, digits, 
     longer = dataclasses.replace(config, epochs=3)
     _, resumed = rst.train_learned_restorer(longer, digits, workdir=tmp_path, verbose=0)
     assert resumed.history["loss"][:2] == losses and len(resumed.history["loss"]) == 3
+
+
+# ------------------------------------------------------------- pasting known pixels, configs
+
+def test_unet_that_pastes_known_pixels_returns_them_exactly():
+    model = rst.build_unet(filters=8, levels=2, paste_known=True)
+    rng = np.random.default_rng(1)
+    images = rng.random((3, 28, 28, 1)).astype(np.float32)
+    mask = (rng.random((3, 28, 28, 1)) > 0.5).astype(np.float32)
+    inputs = np.concatenate([images * mask, mask], axis=-1)
+    restored = np.asarray(model(inputs))
+    known = mask[..., 0] == 1
+    np.testing.assert_array_equal(restored[..., 0][known], images[..., 0][known])
+    assert restored.min() >= 0 and restored.max() <= 1 and restored.shape == (3, 28, 28, 1)
+
+
+def test_paste_known_needs_a_unet_and_a_mask():
+    with pytest.raises(ValueError, match="paste_known needs a U-Net and a degradation with a mask"):
+        rst.LearnedRestorerConfig(architecture="unet", degradation="blur", paste_known=True)
+    with pytest.raises(ValueError, match="paste_known"):
+        rst.LearnedRestorerConfig(architecture="dncnn", degradation="hole_12", paste_known=True)
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        rst.LearnedRestorerConfig(final_learning_rate=0.0)
+    with pytest.raises(ValueError, match="max_seconds"):
+        rst.LearnedRestorerConfig(max_seconds=-1.0)
+
+
+def test_training_pairs_damage_each_digit_with_distinct_seeds_never_the_benchmarks(digits):
+    config = rst.LearnedRestorerConfig(degradation="noise_0.3", num_copies=3, seed=2)
+    seeds = rst.training_seeds(config)
+    assert len(set(seeds)) == 3 and 0 not in seeds
+    inputs, targets = rst.training_pairs(config, digits[:10])
+    assert inputs.shape == (30, 28, 28, 1) and targets.shape == (30, 28, 28, 1)
+    np.testing.assert_array_equal(targets[10:20], digits[:10])
+    assert not np.array_equal(inputs[:10], inputs[10:20])  # fresh noise on each copy
+    unet_inputs, _ = rst.training_pairs(rst.LearnedRestorerConfig("unet", "hole_12"), digits[:4])
+    assert unet_inputs.shape == (4, 28, 28, 2)
+
+
+# ------------------------------------------------------------- shipped restorers
+
+SHIPPED_ON_DISK = [name for name in rst.SHIPPED_RESTORERS if (data.data_dir() / "pretrained" / f"{name}.json").exists()]
+
+
+def test_unknown_shipped_restorer_names_the_choices():
+    with pytest.raises(ValueError, match="unet_hole_12") as error:
+        rst.load_learned_restorer("unet_hole_99")
+    assert "dncnn_noise_0.3" in str(error.value)
+    with pytest.raises(SystemExit):  # the command line refuses it too
+        rst.main(["--train", "unet_hole_99"])
+
+
+@pytest.mark.parametrize("name", SHIPPED_ON_DISK)
+def test_shipped_restorer_matches_its_config_and_is_small(name):
+    import json
+
+    folder = data.data_dir() / "pretrained"
+    manifest = json.loads((folder / f"{name}.json").read_text())
+    assert rst.learned_config_from_manifest(manifest) == rst.SHIPPED_RESTORERS[name]
+    assert manifest["command"] == f"python -m course_lib.restoration --train {name}"
+    assert (folder / manifest["file"]).stat().st_size < 2_000_000
+    assert manifest["metrics"]["training_seconds"] <= 300
+
+
+def test_corrupted_shipped_restorer_is_refused(data_copy):
+    from tests.conftest import flip_byte
+
+    if not SHIPPED_ON_DISK:
+        pytest.skip("no learned restorer shipped")
+    name = SHIPPED_ON_DISK[0]
+    manifest = rst.load_learned_restorer(name)[1]
+    assert manifest is not None and manifest["sha256"]
+    flip_byte(data_copy / "pretrained" / manifest["file"])
+    with pytest.raises(ValueError, match="sha256"):
+        rst.load_learned_restorer(name)
+
+
+# the bounds sit a little below what each shipped model measured on all 2,000 held-out digits
+PSNR_BOUNDS = {"dncnn_noise_0.3": 22.0, "unet_hole_12": 20.0, "unet_missing_50": 22.5, "unet_blur": 25.0,
+               "unet_down_2": 21.0, "unet_down_4": 15.5}
+
+
+@pytest.mark.parametrize("name", SHIPPED_ON_DISK)
+def test_shipped_restorer_clears_its_psnr_bound_on_held_out_digits(name):
+    from course_lib import metrics
+
+    clean = data.load_dataset("mnist", source="subset", verbose=False).x_test[:200]
+    restorer = rst.shipped_restorer(name)
+    degradation = deg.get_degradation(rst.SHIPPED_RESTORERS[name].degradation)
+    damaged = degradation.apply(clean, seed=0)
+    restored = restorer(damaged)
+    assert restored.shape == clean.shape
+    assert metrics.psnr(restored, clean) > max(PSNR_BOUNDS[name], metrics.psnr(rst.damaged_input()(damaged), clean) + 3)
+    assert restorer.can_restore(degradation) and not restorer.can_restore("strokes_3")
