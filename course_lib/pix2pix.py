@@ -50,7 +50,7 @@ from course_lib import gan  # noqa: E402
 __all__ = [
     "Pix2PixConfig", "build_patch_discriminator", "discriminator_inputs", "paste_known", "l1_loss",
     "generator_objective", "Pix2Pix", "build_pix2pix", "train_pix2pix", "mse_unet", "load_pix2pix",
-    "pix2pix_restorer", "sweep_adversarial_weight", "config_from_manifest", "check_generator_shape", "grey_share", "SHIPPED_NAME", "SHIPPED_CONFIG", "HANDLES",
+    "pix2pix_restorer", "sweep_adversarial_weight", "config_from_manifest", "check_generator_shape", "grey_share", "shipped_restorers", "SHIPPED_NAME", "SHIPPED_CONFIG", "HANDLES",
 ]
 
 SHIPPED_NAME = "pix2pix_hole_12"
@@ -428,6 +428,18 @@ def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, ima
         generator.set_weights(trained.generator.get_weights())
 
     return training.load_or_train(SHIPPED_NAME, build, train, retrain=retrain)
+
+
+def shipped_restorers() -> list[rst.Restorer]:
+    """The shipped cGAN as a one-element list of :class:`~course_lib.restoration.Restorer` (empty when
+    its weights are not shipped), ready to add to ``restoration.benchmark``. Introduced in notebook
+    08_gan_restoration."""
+    from course_lib import training
+
+    if not (training.pretrained_dir() / f"{SHIPPED_NAME}.json").exists():
+        return []
+    generator, _ = load_pix2pix()
+    return [pix2pix_restorer(generator)]
 
 
 def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:

@@ -179,3 +179,14 @@ def test_a_corrupted_shipped_generator_is_refused(data_copy):
     flip_byte(data_copy / "pretrained" / manifest["file"])
     with pytest.raises(ValueError, match="corrupted"):
         p2p.load_pix2pix()
+
+
+def test_grey_share_counts_grey_missing_pixels_only():
+    images = np.zeros((1, 4, 4, 1), np.float32)
+    images[0, :2, :, 0] = 0.5                                   # the top half is grey
+    mask = np.ones_like(images)
+    mask[0, :, :2] = 0                                          # the left half is missing
+    assert p2p.grey_share(images, mask) == pytest.approx(0.5)   # 4 of the 8 missing pixels are grey
+    assert p2p.grey_share(np.clip(images * 2, 0, 1), mask) == 0.0
+    with pytest.raises(ValueError, match="no missing pixels"):
+        p2p.grey_share(images, np.ones_like(images))
