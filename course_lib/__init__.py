@@ -14,6 +14,7 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.degradations``: noise, masks (1 = known pixel), blur, downsampling, named by level.
 - ``course_lib.restoration``: classical restorers, their tuning on validation digits, the benchmark.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
+- ``course_lib.pix2pix``: the conditional GAN restorer of notebook 08 (PatchGAN, L1 + lambda * adversarial).
 
 Importing the package does not import TensorFlow: submodules import it when they need it.
 """

@@ -405,3 +405,35 @@ register(Exercise("paste_known_pixels", "07_cnn_restoration", solutions.paste_kn
 register(Exercise("worst_restorations", "07_cnn_restoration", solutions.worst_restorations, _restored_clean_count,
                   "per-image MSE with .mean(axis=(1, 2, 3)), PSNR = 10 log10(1 / MSE), then np.argsort(psnr)[:count] "
                   "(lowest first)."))
+# ----------------------------------------------------------------- 08_gan_restoration
+
+def _convolution_stack(rng: np.random.Generator) -> tuple:
+    depth = int(rng.integers(1, 6))
+    return [int(k) for k in rng.integers(1, 8, size=depth)], [int(s) for s in rng.integers(1, 4, size=depth)]
+
+
+def _restorations_and_logits(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 6)), 28, 28, 1)
+    logits_shape = (shape[0], int(rng.choice([1, 7, 14])), int(rng.choice([1, 7, 14])), 1)
+    scale = float(rng.choice([1.0, 50.0]))  # large logits overflow np.exp
+    return (rng.random(shape), rng.random(shape), scale * rng.normal(size=logits_shape),
+            float(rng.choice([0.0, 0.01, 0.3, 1.0])))
+
+
+def _trade_off_points(rng: np.random.Generator) -> tuple:
+    size = int(rng.integers(1, 12))
+    distortion = rng.integers(0, 6, size=size).astype(float)  # ties happen
+    return distortion, rng.integers(0, 6, size=size).astype(float)
+
+
+register(Exercise("patch_receptive_field", "08_gan_restoration", solutions.patch_receptive_field,
+                  _convolution_stack,
+                  "start from r = 1 at the output and go back through the layers, last one first: "
+                  "r = (r - 1) * stride + kernel; return an int."))
+register(Exercise("pix2pix_generator_loss", "08_gan_restoration", solutions.pix2pix_generator_loss,
+                  _restorations_and_logits,
+                  "np.mean(np.abs(restored - clean)) + weight * np.mean(-log sigmoid(logits)); write "
+                  "-log sigmoid(l) as np.logaddexp(0, -l) so large logits do not overflow.", rtol=1e-6))
+register(Exercise("pareto_front", "08_gan_restoration", solutions.pareto_front, _trade_off_points,
+                  "point i is dominated when some j is <= on both and < on at least one; return the "
+                  "indices of the others as an int array, in ascending order."))

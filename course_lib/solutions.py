@@ -205,3 +205,30 @@ def worst_restorations(restored: np.ndarray, clean: np.ndarray, count: int) -> n
     mse = np.mean((restored - clean) ** 2, axis=(1, 2, 3))                   # (N,)
     psnr = 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))                    # (N,) dB
     return np.argsort(psnr, kind="stable")[:count]
+# ----------------------------------------------------------------- 08_gan_restoration
+
+def patch_receptive_field(kernel_sizes: list, strides: list) -> int:
+    """Side of the input patch one output of a stack of convolutions sees: walk back from 1 pixel."""
+    receptive = 1
+    for kernel, stride in reversed(list(zip(kernel_sizes, strides))):
+        receptive = (receptive - 1) * stride + kernel   # each step back widens by (kernel - 1) * stride
+    return int(receptive)
+
+
+def pix2pix_generator_loss(restored: np.ndarray, clean: np.ndarray, fake_logits: np.ndarray,
+                           adversarial_weight: float) -> float:
+    """L1 + lambda * non-saturating adversarial loss: mean|restored - clean| + lambda * mean(-log sigmoid(l))."""
+    l1 = np.mean(np.abs(restored - clean))
+    adversarial = np.mean(np.logaddexp(0.0, -fake_logits))   # -log sigmoid(l) = log(1 + exp(-l)), stable
+    return float(l1 + adversarial_weight * adversarial)
+
+
+def pareto_front(distortion: np.ndarray, perception: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the points no other point beats on both (lower is better for both)."""
+    keep = []
+    for index in range(len(distortion)):
+        dominated = np.any((distortion <= distortion[index]) & (perception <= perception[index])
+                           & ((distortion < distortion[index]) | (perception < perception[index])))
+        if not dominated:
+            keep.append(index)
+    return np.array(keep, dtype=np.int64)
