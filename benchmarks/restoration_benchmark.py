@@ -16,8 +16,9 @@ BM3D takes about 0.4 s per digit on one CPU core (40 minutes for three noise lev
 digits), so ``--slow-images`` runs restorers marked ``slow`` on the first N digits; their rows
 say how many digits they saw. The shipped learned restorers of notebook 07
 (``restoration.shipped_restorers()``: the DnCNN on noise sigma 0.3, U-Nets on the hole, missing
-pixels, blur and x2 / x4 downsampling) join the same list, each on the degradation it was trained
-for; ``--no-learned`` leaves them out.
+pixels, blur and x2 / x4 downsampling) and the conditional GAN of notebook 08
+(``pix2pix.shipped_restorers()``, on the hole) join the same list, each on the degradation it was
+trained for; ``--no-learned`` leaves them out.
 
     python benchmarks/restoration_benchmark.py --no-learned         # classical restorers only
 """
@@ -31,7 +32,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from course_lib import data, restoration  # noqa: E402
+from course_lib import data, pix2pix, restoration  # noqa: E402
 from course_lib import degradations as deg  # noqa: E402
 from course_lib.evaluator import load_evaluator  # noqa: E402
 
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     parser.add_argument("--degradations", nargs="*", default=list(deg.BENCHMARK_DEGRADATIONS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-learned", action="store_true",
-                        help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*)")
+                        help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*, pix2pix_*)")
     arguments = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
     clean, labels = dataset.x_test[:count], dataset.y_test[:count]
     restorers = restoration.classical_restorers(dataset.x_train)
     if not arguments.no_learned:
-        learned = restoration.shipped_restorers()
+        learned = restoration.shipped_restorers() + pix2pix.shipped_restorers()
         print(f"learned restorers: {', '.join(f'{r.name} ({r.handles[0]})' for r in learned) or 'none shipped'}")
         restorers += learned
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
