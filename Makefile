@@ -60,8 +60,8 @@ course: setup
 	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html
 	@echo "Open build/html/index.html in a browser."
 
-# oneDNN's fused CPU kernels make convolutional training 1.5-1.8x faster on CPU but round
-# differently from run to run, so only the nbval-compared test run turns them off.
+# oneDNN's CPU kernels make convolutional training 1.5-1.8x faster, but TensorFlow warns that
+# they change round-off (other computation orders), so only the nbval-compared test run turns them off.
 test: export TF_ENABLE_ONEDNN_OPTS := 0
 test: setup
 	$(BIN)/python -m pytest tests -q --ignore=tests/notebooks
