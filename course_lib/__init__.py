@@ -10,9 +10,15 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.exercises``: automatic checks of the learners' exercises.
 - ``course_lib.solutions``: the reference solutions those checks compare against.
 - ``course_lib.report``: headline numbers that the rendered course index collects.
+- ``course_lib.syllabus``: one entry per notebook, for notebook 00, the README check and the index.
+- ``course_lib.evaluator``: the frozen CNN that judges every image (features for FID, recognition).
 - ``course_lib.metrics``: image-quality and generative-model metrics.
+- ``course_lib.human_eval``: a reproducible two-alternative forced-choice protocol.
+- ``course_lib.gan`` / ``course_lib.gan_theory``: GAN losses, the DCGAN and its training, and the
+  numerical checks of GAN theory on a 1-D grid.
 - ``course_lib.degradations``: noise, masks (1 = known pixel), blur, downsampling, named by level.
-- ``course_lib.restoration``: classical restorers, their tuning on validation digits, the benchmark.
+- ``course_lib.restoration``: classical restorers, their tuning on validation digits, the learned
+  CNN restorers of notebook 07 (DnCNN, U-Net) and the benchmark.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 08 (PatchGAN, L1 + lambda * adversarial).
 
