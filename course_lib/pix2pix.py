@@ -224,12 +224,8 @@ class Pix2Pix(keras.Model):
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
 
-    def build_optimizers(self):
-        """Create both optimizers' variables (so that a checkpoint with them can be loaded)."""
-        if not self.discriminator_optimizer.built:
-            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
-        if not self.generator_optimizer.built:
-            self.generator_optimizer.build(self.generator.trainable_variables)
+    # two players, two optimizers, built as the DCGAN builds them (so a checkpoint with them loads)
+    build_optimizers = gan.GAN.build_optimizers
 
     @property
     def metrics(self):

@@ -138,6 +138,11 @@ def test_bad_input_raises_clear_errors(digits):
         p2p.train_pix2pix(p2p.Pix2PixConfig(init_from=None, filters=4), digits * 255)
     with pytest.raises(ValueError, match="keras.Model"):
         p2p.pix2pix_restorer("unet")
+    # a generator shape other than the U-Net it starts from is refused before any training
+    unet_manifest = {"config": {"filters": 24, "levels": 2}}
+    p2p.check_generator_shape(p2p.Pix2PixConfig(filters=24, levels=2), unet_manifest)
+    with pytest.raises(ValueError, match="filters=32.*set them to match"):
+        p2p.check_generator_shape(p2p.Pix2PixConfig(filters=32, levels=2), unet_manifest)
 
 
 def test_restorer_handles_the_12_pixel_hole_only_and_pastes_known_pixels(digits):
