@@ -68,7 +68,7 @@ class Pix2PixConfig:
     """
 
     degradation: str = "hole_12"
-    filters: int = 24                                # U-Net width of the first level (that of unet_hole_12)
+    filters: int = 32                                # U-Net width of the first level (that of unet_hole_12)
     levels: int = 2                                  # U-Net downsamplings (from scratch)
     discriminator_filters: tuple[int, ...] = (32, 64)
     adversarial_weight: float = 0.01                 # lambda

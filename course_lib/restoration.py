@@ -971,7 +971,7 @@ SHIPPED_RESTORERS: dict[str, LearnedRestorerConfig] = {
         "dncnn", "noise_0.3", depth=8, filters=32, epochs=2, batch_size=32, learning_rate=1e-3,
         final_learning_rate=2e-5, max_seconds=290.0, num_copies=7),
     "unet_hole_12": LearnedRestorerConfig(
-        "unet", "hole_12", filters=24, levels=2, epochs=14, batch_size=32, learning_rate=1e-3,
+        "unet", "hole_12", filters=32, levels=2, epochs=10, batch_size=32, learning_rate=1e-3,
         final_learning_rate=2e-5, max_seconds=290.0, paste_known=True),
     "unet_missing_50": LearnedRestorerConfig(
         "unet", "missing_50", filters=24, levels=2, epochs=5, batch_size=32, learning_rate=1e-3,
