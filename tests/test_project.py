@@ -134,6 +134,15 @@ def test_links_between_notebooks_resolve(path):
                 assert (ROOT / "notebooks" / target).exists(), f"{path.name} links to the missing {target}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_cell_sources_hold_no_control_characters(path):
+    # "\frac" or "\text" written into a non-raw Python string becomes a form feed or a tab plus "rac"
+    # / "ext": the LaTeX then renders as garbage. Newlines are the only control characters a cell needs.
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        bad = sorted({repr(char) for char in cell.source if ord(char) < 32 and char != "\n"})
+        assert not bad, f"{path.name} cell {index} holds control characters {', '.join(bad)}"
+
+
 def glossary_rows() -> list[list[str]]:
     """The body rows of every table in the glossary, as lists of cells."""
     rows = []
