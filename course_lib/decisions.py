@@ -246,8 +246,8 @@ def format_table(rows: Sequence[DecisionRow]) -> str:
     """The decision table as Markdown; numbers measured now (not read from a manifest) carry a *.
 
     Introduced in notebook 10_choosing_methods_and_challenges."""
-    floors = sorted({row.fid_floor for row in rows if row.fid_floor is not None})
-    floor = f" (floor {', '.join(f'{value:.2f}' for value in floors)})" if floors else ""
+    floors = sorted({f"{row.fid_floor:.2f}" for row in rows if row.fid_floor is not None})
+    floor = f" (floor {', '.join(floors)})" if floors else ""
     header = (f"| task | method | FID{floor} | PSNR dB (input) | SSIM | recognition | −ELBO nats "
               "| training s, CPU | ms / image | parameters |")
     lines = [header, "|" + "---|" * 10]
