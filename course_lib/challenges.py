@@ -66,7 +66,8 @@ def train_for_updates(train_images, updates: int, *, filters: int = 16, degradat
     Introduced in notebook 10_choosing_methods_and_challenges. With ``validation_images`` the
     history holds ``val_loss`` (their MSE, damaged with seed 999) after every epoch beside the
     training ``loss``. Returns ``(model, history, config)``; ``history.updates`` is the number of
-    steps taken.
+    steps taken. Runs resume by configuration and *number* of images, not by the images
+    themselves: give a run on other images of the same count (augmented copies) its own ``workdir``.
     """
     from course_lib import restoration as rst
 
@@ -192,9 +193,9 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
             started = time.perf_counter()
             model.train_on_batch(inputs, targets)
             times.append(time.perf_counter() - started)
-        model.predict_on_batch(inputs)
+        np.asarray(model(inputs, training=False))   # warm-up; a direct call does not retrace per model
         started = time.perf_counter()
-        model.predict_on_batch(inputs)
+        np.asarray(model(inputs, training=False))
         inference = time.perf_counter() - started
         points.append(WidthPoint(width, int(model.count_params()), 1000.0 * float(np.median(times)),
                                  1000.0 * inference / batch_size))
