@@ -21,6 +21,8 @@ Modules (each opens with what it is for and which notebooks use it):
   CNN restorers of notebook 07 (DnCNN, U-Net) and the benchmark.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 08 (PatchGAN, L1 + lambda * adversarial).
+- ``course_lib.decisions`` / ``course_lib.challenges``: notebook 10's measured decision table (read from the
+  shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
 
 Importing the package does not import TensorFlow: submodules import it when they need it.
 """

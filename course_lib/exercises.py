@@ -437,3 +437,36 @@ register(Exercise("pix2pix_generator_loss", "08_gan_restoration", solutions.pix2
 register(Exercise("pareto_front", "08_gan_restoration", solutions.pareto_front, _trade_off_points,
                   "point i is dominated when some j is <= on both and < on at least one; return the "
                   "indices of the others as an int array, in ascending order."))
+# ----------------------------------------------------------------- 10_choosing_methods_and_challenges
+
+def _validation_curve(rng: np.random.Generator) -> tuple:
+    epochs = int(rng.integers(1, 30))
+    # falls, then wanders: a U-shaped curve with noise and ties (rounded)
+    curve = (np.linspace(1.0, 0.2, epochs) + 0.02 * np.maximum(0, np.arange(epochs) - rng.integers(0, epochs + 1)) ** 1.5
+             + rng.normal(0.0, 0.03, epochs))
+    return np.round(curve, 2), int(rng.integers(1, 6))
+
+
+def _two_distance_sets(rng: np.random.Generator) -> tuple:
+    return (rng.uniform(0.0, 10.0, int(rng.integers(1, 50))), rng.uniform(1.0, 10.0, int(rng.integers(1, 50))))
+
+
+def _methods_table(rng: np.random.Generator) -> tuple:
+    count = int(rng.integers(1, 10))
+    quality = np.round(rng.uniform(10.0, 30.0, count), 0)            # ties happen
+    milliseconds = np.round(rng.uniform(0.1, 5.0, count), 0)        # ties happen
+    return quality, milliseconds, float(rng.uniform(10.0, 30.0))
+
+
+register(Exercise("early_stopping", "10_choosing_methods_and_challenges", solutions.early_stopping,
+                  _validation_curve,
+                  "walk the epochs 1, 2, ...; remember the epoch of the lowest loss so far (strictly lower); stop "
+                  "when epoch - best_epoch reaches patience; if that never happens, stop at the last epoch. "
+                  "Return (stop_epoch, best_epoch), both counted from 1."))
+register(Exercise("median_distance_ratio", "10_choosing_methods_and_challenges", solutions.median_distance_ratio,
+                  _two_distance_sets,
+                  "np.median(sample_distances) / np.median(held_out_distances), as a float."))
+register(Exercise("fastest_good_enough", "10_choosing_methods_and_challenges", solutions.fastest_good_enough,
+                  _methods_table,
+                  "keep the indices with quality >= minimum_quality; among them take the smallest milliseconds, "
+                  "breaking ties by higher quality, then by lower index; return -1 if none is kept."))

@@ -232,3 +232,29 @@ def pareto_front(distortion: np.ndarray, perception: np.ndarray) -> np.ndarray:
         if not dominated:
             keep.append(index)
     return np.array(keep, dtype=np.int64)
+# ----------------------------------------------------------------- 10_choosing_methods_and_challenges
+
+def early_stopping(validation_losses: np.ndarray, patience: int) -> tuple:
+    """(stop_epoch, best_epoch), 1-based: training stops after `patience` epochs without a new lowest
+    validation loss (or at the last epoch); best_epoch is the epoch of the lowest loss before stopping."""
+    best_epoch, best_loss = 1, validation_losses[0]
+    for epoch, loss in enumerate(validation_losses[1:], start=2):
+        if loss < best_loss:
+            best_epoch, best_loss = epoch, loss
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(validation_losses), best_epoch
+
+
+def median_distance_ratio(sample_distances: np.ndarray, held_out_distances: np.ndarray) -> float:
+    """median(sample distances to the training set) / median(held-out distances to it)."""
+    return float(np.median(sample_distances) / np.median(held_out_distances))
+
+
+def fastest_good_enough(quality: np.ndarray, milliseconds: np.ndarray, minimum_quality: float) -> int:
+    """Index of the fastest method whose quality reaches minimum_quality (ties: the better quality,
+    then the lower index); -1 when none does."""
+    candidates = [index for index in range(len(quality)) if quality[index] >= minimum_quality]
+    if not candidates:
+        return -1
+    return int(min(candidates, key=lambda index: (milliseconds[index], -quality[index], index)))
