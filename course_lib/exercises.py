@@ -31,6 +31,7 @@ class Exercise:
     hint: str
     rtol: float = 1e-5
     atol: float = 1e-6
+    num_cases: int = 5  # more for cheap exercises whose mistakes show only on some inputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +84,31 @@ def compare(expected, actual, rtol: float, atol: float) -> str | None:
     if isinstance(expected, np.ndarray) and expected.dtype.kind == "f" and actual_array.dtype != expected.dtype:
         return f"expected dtype {expected.dtype}, got dtype {actual_array.dtype}"
     if not np.allclose(actual_array, expected_array, rtol=rtol, atol=atol, equal_nan=True):
-        difference = np.abs(actual_array.astype(np.float64) - expected_array.astype(np.float64))
+        actual_values, expected_values = actual_array.astype(np.float64), expected_array.astype(np.float64)
+        stray_nan = np.isnan(actual_values) & ~np.isnan(expected_values)
+        if stray_nan.any():
+            return (f"{int(stray_nan.sum())} of {stray_nan.size} values are nan where the reference has a "
+                    f"number (an overflow, a log of 0, or 0 / 0?)")
+        infinite_mismatch = np.isinf(actual_values) != np.isinf(expected_values)
+        if infinite_mismatch.any():
+            return (f"{int(infinite_mismatch.sum())} of {infinite_mismatch.size} values are infinite in one of "
+                    f"yours and the reference but finite in the other")
+        difference = np.abs(actual_values - expected_values)
         return f"values differ (largest difference {difference.max():.4g})"
     return None
 
 
-def check(name: str, function: Callable, *, num_cases: int = 5, seed: int | None = None,
+def check(name: str, function: Callable, *, num_cases: int | None = None, seed: int | None = None,
           verbose: bool = True) -> CheckResult:
-    """Check ``function`` against the reference of exercise ``name``; print and return the verdict."""
+    """Check ``function`` against the reference of exercise ``name``; print and return the verdict.
+
+    ``num_cases`` random cases are tried (by default the exercise's own number, 5 unless a common
+    mistake shows only on some inputs).
+    """
     one_of(name, tuple(EXERCISES), "exercise")
     exercise = EXERCISES[name]
+    if num_cases is None:
+        num_cases = exercise.num_cases
     rng = np.random.default_rng(seed)
     result = None
     for case in range(num_cases):
@@ -143,6 +159,9 @@ def _raw_digits(rng: np.random.Generator) -> tuple:
 def _labels(rng: np.random.Generator) -> tuple:
     num_classes = int(rng.integers(2, 12))
     labels = rng.integers(0, num_classes, size=int(rng.integers(1, 200)))
+    if rng.random() < 0.6:  # a class that never occurs, often the last (bincount needs minlength)
+        absent = num_classes - 1 if rng.random() < 0.5 else int(rng.integers(num_classes))
+        labels = np.where(labels == absent, (absent + 1) % num_classes, labels)
     return labels, num_classes
 
 
@@ -157,7 +176,7 @@ register(Exercise("to_unit_range", "00_welcome_and_setup", solutions.to_unit_ran
                   "divide by 255 as float32, then add a channel axis with images[..., np.newaxis]."))
 register(Exercise("class_frequencies", "00_welcome_and_setup", solutions.class_frequencies, _labels,
                   "np.bincount(labels, minlength=num_classes) counts every class, including "
-                  "classes that never occur; divide by the total."))
+                  "classes that never occur; divide by the total.", num_cases=10))
 register(Exercise("mean_image_per_class", "00_welcome_and_setup", solutions.mean_image_per_class,
                   _images_and_labels,
                   "select images[labels == label] for each label and average over axis 0; "
@@ -183,6 +202,9 @@ def _two_gaussians(rng: np.random.Generator) -> tuple:
 
 def _votes(rng: np.random.Generator) -> tuple:
     num_votes = int(rng.integers(1, 300))
+    if rng.random() < 0.5:  # an exact tie: 2 P(K <= n / 2) exceeds 1 unless it is capped
+        num_votes += num_votes % 2
+        return num_votes // 2, num_votes
     return int(rng.integers(0, num_votes + 1)), num_votes
 
 
@@ -246,8 +268,10 @@ def _convolution_sizes(rng: np.random.Generator) -> tuple:
 
 
 def _logits(rng: np.random.Generator) -> tuple:
-    scale = float(rng.choice([1.0, 10.0, 1000.0]))  # 1000: a naive exp overflows
-    return (scale * rng.normal(size=(int(rng.integers(1, 8)), int(rng.integers(2, 12)))),)
+    scale = float(rng.choice([1.0, 10.0, 1000.0]))
+    logits = scale * rng.normal(size=(int(rng.integers(1, 8)), int(rng.integers(2, 12))))
+    logits[rng.integers(len(logits))] += 1000.0  # every case: a row where a naive exp overflows
+    return (logits,)
 
 
 def _label_pairs(rng: np.random.Generator) -> tuple:
@@ -259,7 +283,7 @@ def _label_pairs(rng: np.random.Generator) -> tuple:
 register(Exercise("conv2d_output_size", "01_images_tensors_and_cnns", solutions.conv2d_output_size,
                   _convolution_sizes,
                   '"valid": (n - k) // s + 1; "same": the input is padded so that the output is ceil(n / s), '
-                  "whatever the kernel size."))
+                  "whatever the kernel size.", num_cases=40))
 register(Exercise("softmax", "01_images_tensors_and_cnns", solutions.softmax, _logits,
                   "subtract each row's maximum before exp: softmax does not change, and exp no longer "
                   "overflows for logits like 1000."))
@@ -279,7 +303,11 @@ def _latent_pair(rng: np.random.Generator) -> tuple:
 def _predicted_labels(rng: np.random.Generator) -> tuple:
     num_classes = int(rng.integers(2, 11))
     size = int(rng.integers(1, 400))
-    return rng.integers(0, num_classes, size), num_classes
+    labels = rng.integers(0, num_classes, size)
+    if rng.random() < 0.6:  # a class the generator never draws (np.unique's counts do not show it)
+        absent = int(rng.integers(num_classes))
+        labels = np.where(labels == absent, (absent + 1) % num_classes, labels)
+    return labels, num_classes
 
 
 register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
@@ -288,7 +316,7 @@ register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
                   atol=1e-5))
 register(Exercise("class_balance_ratio", "03_dcgan_mnist", solutions.class_balance_ratio, _predicted_labels,
                   "np.bincount(labels, minlength=num_classes) gives every class's count; a count of 0 "
-                  "makes the ratio infinite."))
+                  "makes the ratio infinite.", num_cases=10))
 
 
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration
@@ -314,7 +342,7 @@ def _clean_values_and_sigma(rng: np.random.Generator) -> tuple:
 register(Exercise("centre_hole_mask", "06_degradations_and_classical_restoration", solutions.centre_hole_mask,
                   _hole_sizes,
                   "start from np.ones((image_size, image_size), np.float32); corner = (image_size - hole_size) // 2; "
-                  "set mask[corner:corner + hole_size, corner:corner + hole_size] = 0."))
+                  "set mask[corner:corner + hole_size, corner:corner + hole_size] = 0.", num_cases=20))
 register(Exercise("mean_fill", "06_degradations_and_classical_restoration", solutions.mean_fill, _masked_batch,
                   "mask * damaged + (1 - mask) * mean_image[None]: the mask's single channel and the mean "
                   "image's missing batch axis broadcast."))
@@ -338,7 +366,9 @@ def _gaussian_parameters_and_noise(rng: np.random.Generator) -> tuple:
 
 def _log_weights(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 200)), int(rng.integers(1, 10)))
-    return (rng.normal(-float(rng.choice([1.0, 100.0, 1000.0])), 5.0, size=shape),)  # exp(-1000) underflows
+    offsets = -rng.choice([1.0, 100.0, 1000.0], size=shape[1])    # one level per column (image)
+    offsets[rng.integers(shape[1])] = -1000.0                     # every case: exp(-1000) underflows
+    return (rng.normal(offsets, 5.0, size=shape),)
 
 
 register(Exercise("gaussian_kl_closed_form", "04_vae_theory", solutions.gaussian_kl_closed_form,
