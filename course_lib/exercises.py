@@ -409,7 +409,7 @@ register(Exercise("active_units", "05_vae_mnist", solutions.active_units, _poste
 
 # ----------------------------------------------------------------- 07_cnn_restoration
 
-def _restored_and_clean(rng: np.random.Generator) -> tuple:
+def _restored_and_clean_digits(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 9)), 28, 28, 1)
     clean = rng.random(shape)
     return np.clip(clean + rng.normal(0.0, rng.uniform(0.01, 0.3), shape), 0.0, 1.0), clean
@@ -428,7 +428,7 @@ def _restored_clean_count(rng: np.random.Generator) -> tuple:
     return clean + noise, clean, int(rng.integers(1, size + 1))
 
 
-register(Exercise("mse_objective", "07_cnn_restoration", solutions.mse_objective, _restored_and_clean,
+register(Exercise("mse_objective", "07_cnn_restoration", solutions.mse_objective, _restored_and_clean_digits,
                   "np.mean((restored - clean) ** 2): one number, the mean over images, rows, columns and channels."))
 register(Exercise("paste_known_pixels", "07_cnn_restoration", solutions.paste_known_pixels, _prediction_damaged_mask,
                   "mask * damaged + (1 - mask) * predicted; the mask (N, H, W, 1) broadcasts over channels."))
