@@ -135,6 +135,25 @@ def test_links_between_notebooks_resolve(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_cell_echoes_the_record_of_a_headline(path):
+    # report.headline displays its line and returns its record; as a cell's last expression Jupyter
+    # would print that dict under the line. A trailing ";" keeps the output to the line.
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        # IPython magics and shell escapes are not Python; blank them before parsing
+        code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        body = ast.parse(code).body
+        if not body:
+            continue
+        last = body[-1]
+        is_headline = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                       and getattr(last.value.func, "attr", getattr(last.value.func, "id", "")) == "headline")
+        assert not (is_headline and not cell.source.rstrip().endswith(";")), \
+            f"{path.name} cell {index} ends with a headline call without ';'"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_cell_sources_hold_no_control_characters(path):
     # "\frac" or "\text" written into a non-raw Python string becomes a form feed or a tab plus "rac"
     # / "ext": the LaTeX then renders as garbage. Newlines are the only control characters a cell needs.
