@@ -29,7 +29,7 @@ Importing the package does not import TensorFlow: submodules import it when they
 
 import warnings
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # Keras warns on every fit() with a tf.data pipeline that its default shuffle=True is ignored;
 # the course's pipelines shuffle themselves, so the warning only distracts.
