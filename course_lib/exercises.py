@@ -485,18 +485,20 @@ def _methods_table(rng: np.random.Generator) -> tuple:
     count = int(rng.integers(1, 10))
     quality = np.round(rng.uniform(10.0, 30.0, count), 0)            # ties happen
     milliseconds = np.round(rng.uniform(0.1, 5.0, count), 0)        # ties happen
-    return quality, milliseconds, float(rng.uniform(10.0, 30.0))
+    # half the time the bar is exactly one method's quality: ">=" and ">" then differ
+    minimum = float(rng.choice(quality)) if rng.random() < 0.5 else float(rng.uniform(10.0, 30.0))
+    return quality, milliseconds, minimum
 
 
 register(Exercise("early_stopping", "10_choosing_methods_and_challenges", solutions.early_stopping,
                   _validation_curve,
                   "walk the epochs 1, 2, ...; remember the epoch of the lowest loss so far (strictly lower); stop "
                   "when epoch - best_epoch reaches patience; if that never happens, stop at the last epoch. "
-                  "Return (stop_epoch, best_epoch), both counted from 1."))
+                  "Return (stop_epoch, best_epoch), both counted from 1.", num_cases=40))
 register(Exercise("median_distance_ratio", "10_choosing_methods_and_challenges", solutions.median_distance_ratio,
                   _two_distance_sets,
                   "np.median(sample_distances) / np.median(held_out_distances), as a float."))
 register(Exercise("fastest_good_enough", "10_choosing_methods_and_challenges", solutions.fastest_good_enough,
                   _methods_table,
                   "keep the indices with quality >= minimum_quality; among them take the smallest milliseconds, "
-                  "breaking ties by higher quality, then by lower index; return -1 if none is kept."))
+                  "breaking ties by higher quality, then by lower index; return -1 if none is kept.", num_cases=40))

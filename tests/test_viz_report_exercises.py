@@ -163,3 +163,34 @@ def test_binomial_p_value_matches_scipy(chose_a, votes):
 
     assert solutions.two_sided_binomial_p_value(chose_a, votes) == pytest.approx(
         binomtest(chose_a, votes, 0.5).pvalue, rel=1e-9)
+
+
+def _early_stopping_ties_improve(validation_losses, patience):
+    best = 0
+    for epoch in range(len(validation_losses)):
+        if validation_losses[epoch] <= validation_losses[best]:  # a tie is not an improvement
+            best = epoch
+        if epoch - best >= patience:
+            return epoch + 1, best + 1
+    return len(validation_losses), best + 1
+
+
+def _fastest_without_tie_break(quality, milliseconds, minimum_quality):
+    kept = np.flatnonzero(quality >= minimum_quality)
+    return -1 if kept.size == 0 else int(kept[np.argmin(milliseconds[kept])])
+
+
+def _fastest_strictly_above(quality, milliseconds, minimum_quality):
+    return solutions.fastest_good_enough(quality, milliseconds, np.nextafter(minimum_quality, np.inf))
+
+
+@pytest.mark.parametrize("name, mistake", [
+    ("early_stopping", _early_stopping_ties_improve),
+    ("early_stopping", lambda losses, patience: (solutions.early_stopping(losses, patience)[0],
+                                                 int(np.argmin(losses)) + 1)),  # best over the whole curve
+    ("fastest_good_enough", _fastest_without_tie_break),
+    ("fastest_good_enough", _fastest_strictly_above),
+])
+def test_notebook_10_checks_reject_plausible_mistakes_on_every_seed(name, mistake):
+    assert not any(exercises.check(name, mistake, seed=seed, verbose=False).passed for seed in range(20))
+    assert all(exercises.check(name, getattr(solutions, name), seed=seed, verbose=False).passed for seed in range(20))
