@@ -160,13 +160,12 @@ def shifted_copies(images, copies: int, max_shift: int = 2, *, seed: int = 0) ->
 class WidthPoint(typing.NamedTuple):
     filters: int
     parameters: int
-    ms_per_step: float      # one training step on a batch, best of a few
-    ms_per_image: float     # inference, per image, in a batch of the same size
+    ms_per_step: float      # one training step on a batch, the median of a few
 
 
 def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: int = BATCH_SIZE,
                        degradation: str = "hole_12", seed: int = 0) -> list[WidthPoint]:
-    """Parameters and measured time per training step and per restored image, per U-Net width.
+    """Parameters and measured time per training step, per U-Net width.
 
     Introduced in notebook 10_choosing_methods_and_challenges. Each model is built and compiled
     as for real training (XLA step), warmed up on two steps (tracing and compilation excluded),
@@ -193,12 +192,7 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
             started = time.perf_counter()
             model.train_on_batch(inputs, targets)
             times.append(time.perf_counter() - started)
-        np.asarray(model(inputs, training=False))   # warm-up; a direct call does not retrace per model
-        started = time.perf_counter()
-        np.asarray(model(inputs, training=False))
-        inference = time.perf_counter() - started
-        points.append(WidthPoint(width, int(model.count_params()), 1000.0 * float(np.median(times)),
-                                 1000.0 * inference / batch_size))
+        points.append(WidthPoint(width, int(model.count_params()), 1000.0 * float(np.median(times))))
     return points
 
 
@@ -244,9 +238,13 @@ def kl_per_dimension(vae, images) -> np.ndarray:
     Introduced in notebook 10_choosing_methods_and_challenges. Dimensions near 0 nats are unused
     ("inactive"): moving along them changes nothing; the largest carry the most information.
     """
-    mean, log_var = vae.encode(as_image_batch(images, channels=1))
-    # KL_j = -1/2 (1 + log_var_j - mean_j^2 - exp(log_var_j)), averaged over images: (latent_dim,)
-    return np.mean(-0.5 * (1.0 + log_var - mean ** 2 - np.exp(log_var)), axis=0)
+    from course_lib.vae_theory import kl_diagonal_standard_normal
+
+    mean, log_var = vae.encode(as_image_batch(images, channels=1))     # (N, latent_dim) each
+    # KL_j = -1/2 (1 + log_var_j - mean_j^2 - exp(log_var_j)): notebook 04's closed form, applied to
+    # each coordinate on its own (a trailing axis of length 1), then averaged over images: (latent_dim,)
+    per_image = kl_diagonal_standard_normal(np.asarray(mean)[..., None], np.asarray(log_var)[..., None])
+    return per_image.mean(axis=0)
 
 
 def latent_traversal(vae, dimension: int, values, *, base=None) -> tuple[np.ndarray, np.ndarray]:
