@@ -112,11 +112,14 @@ def compare_images(rows: dict, *, num_images: int = 8, cell_inches: float = 0.9,
     return figure
 
 
-def plot_history(history, keys=None, *, title: str | None = None, baselines: dict | None = None) -> Figure:
+def plot_history(history, keys=None, *, title: str | None = None, baselines: dict | None = None,
+                 units: dict | None = None) -> Figure:
     """Training curves from a ``History`` (or its ``.history`` dict), one panel per metric.
 
     A metric and its ``val_`` twin share a panel. ``baselines`` draws horizontal reference lines
     (``{"fid": ("real-vs-real floor", 1.2)}``) so that a curve is read against its floor.
+    ``units`` labels a panel's y axis (``{"loss": "MSE"}``); without one the axis is labelled
+    with the metric's name.
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
@@ -136,6 +139,7 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
             label, value = baselines[key]
             axis.axhline(value, color="grey", linestyle="--", label=label)
         axis.set_xlabel("epoch")
+        axis.set_ylabel((units or {}).get(key, key))
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         axis.set_title(key)
         axis.legend(fontsize=8)

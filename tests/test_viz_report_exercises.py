@@ -24,8 +24,9 @@ def test_figures_have_one_panel_per_image_and_never_touch_pyplot(images):
     classes = viz.class_grid(images, np.arange(12) % 3, ["a", "b", "c"], per_class=4)
     assert len(classes.axes) == 12
     curves = viz.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2], "fid": [9, 5, 4]},
-                              baselines={"fid": ("floor", 1.2)})
+                              baselines={"fid": ("floor", 1.2)}, units={"loss": "MSE"})
     assert len(curves.axes) == 2 and len(curves.axes[0].lines) == 2
+    assert [axis.get_ylabel() for axis in curves.axes] == ["MSE", "fid"]
     assert plt.get_fignums() == []
     assert grid._repr_png_().startswith(b"\x89PNG")
 
