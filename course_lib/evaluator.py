@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from course_lib import _config_checks as checks
 from course_lib._checks import as_image_batch, positive_int
 from course_lib.runtime import import_tensorflow
 
@@ -41,6 +42,18 @@ class EvaluatorConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3  # decays to 0 along a cosine over the run
     seed: int = 0
+
+    def __post_init__(self):
+        # each width is a conv-conv-pool block: 28 -> 14 -> 7 -> 3 -> 1, so at most four of them
+        checks.widths(self, "filters", lengths=(1, 2, 3, 4))
+        checks.positive_integer(self, "feature_dim", maximum=checks.MAX_WIDTH)
+        checks.number(self, "dropout", 0.0, 1.0, high_open=True)
+        checks.number(self, "max_shift", 0.0, 0.5)        # a shift of half the side moves the digit out
+        checks.number(self, "max_rotation", 0.0, 0.5)     # half a turn either way covers every angle
+        checks.positive_integer(self, "epochs")
+        checks.positive_integer(self, "batch_size")
+        checks.learning_rate(self, "learning_rate")
+        checks.seed(self)
 
 
 def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
