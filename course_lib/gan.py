@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from course_lib import _config_checks as checks
 from course_lib._checks import one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
@@ -31,6 +32,7 @@ import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
+MAX_SAMPLES = 100_000  # images per generate() call: 314 MB of 28x28 float32
 
 
 # ----------------------------------------------------------------------------------- losses
@@ -99,6 +101,25 @@ class DCGANConfig:
     max_seconds: float | None = None  # the shipped run stops after 300 s (python -m course_lib.gan --train)
     seed: int = 0
 
+    def __post_init__(self):
+        checks.positive_integer(self, "latent_dim", maximum=checks.MAX_WIDTH)
+        checks.widths(self, "generator_filters", lengths=(2, 3))
+        checks.widths(self, "discriminator_filters")
+        checks.positive_integer(self, "kernel_size", maximum=28)
+        checks.number(self, "dropout", 0.0, 1.0, high_open=True)
+        checks.learning_rate(self, "learning_rate")
+        checks.learning_rate(self, "discriminator_learning_rate", optional=True)
+        checks.adam_beta(self, "beta_1")
+        checks.positive_integer(self, "batch_size")
+        checks.name(self, "generator_loss", GENERATOR_LOSSES)
+        checks.non_negative(self, "r1_weight")
+        checks.flag(self, "spectral_norm")
+        checks.number(self, "ema_decay", 0.0, 1.0, high_open=True)
+        checks.flag(self, "jit_compile")
+        checks.positive_integer(self, "epochs")
+        checks.seconds(self, "max_seconds")
+        checks.seed(self)
+
 
 def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: int = 4,
                           name: str = "generator") -> keras.Model:
@@ -110,6 +131,7 @@ def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: 
     full-resolution neighbourhood (smoother strokes, for more computation at 28x28).
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
+    kernel_size = positive_int(kernel_size, "kernel_size")
     filters = tuple(filters)
     if len(filters) not in (2, 3) or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
         raise ValueError(f"filters must be 2 or 3 positive integers, got {filters}.")
@@ -138,6 +160,12 @@ def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: 
     ``spectral_norm=True`` divides each layer's kernel by its largest singular value (Miyato et
     al., 2018; one power iteration per training step), so every layer is 1-Lipschitz.
     """
+    filters, kernel_size = tuple(filters), positive_int(kernel_size, "kernel_size")
+    if not filters or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
+        raise ValueError(f"filters must be one or more positive integers, got {filters}.")
+    if not 0.0 <= dropout < 1.0:  # also refuses NaN
+        raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}.")
+
     def normalised(layer):
         return layers.SpectralNormalization(layer) if spectral_norm else layer
 
@@ -158,8 +186,8 @@ def build_mlp_generator(latent_dim: int = 2, output_dim: int = 2, hidden_units: 
     noise = keras.Input((positive_int(latent_dim, "latent_dim"),), name="noise")
     x = noise
     for _ in range(positive_int(num_hidden, "num_hidden")):
-        x = layers.Dense(hidden_units, activation="relu")(x)
-    return keras.Model(noise, layers.Dense(output_dim)(x), name=name)
+        x = layers.Dense(positive_int(hidden_units, "hidden_units"), activation="relu")(x)
+    return keras.Model(noise, layers.Dense(positive_int(output_dim, "output_dim"))(x), name=name)
 
 
 def build_mlp_discriminator(input_dim: int = 2, hidden_units: int = 128, num_hidden: int = 2,
@@ -168,7 +196,7 @@ def build_mlp_discriminator(input_dim: int = 2, hidden_units: int = 128, num_hid
     points = keras.Input((positive_int(input_dim, "input_dim") * positive_int(pack, "pack"),), name="points")
     x = points
     for _ in range(positive_int(num_hidden, "num_hidden")):
-        x = layers.Dense(hidden_units)(x)
+        x = layers.Dense(positive_int(hidden_units, "hidden_units"))(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     return keras.Model(points, layers.Dense(1)(x), name=name)
 
@@ -311,12 +339,25 @@ class GAN(keras.Model):
 
     def generate(self, num_samples: int | None = None, *, noise=None, use_ema: bool = True,
                  batch_size: int = 500) -> np.ndarray:
-        """Samples as a NumPy array: [0, 1] images when ``scale_images``, else raw outputs."""
+        """Samples as a NumPy array: [0, 1] images when ``scale_images``, else raw outputs.
+
+        Give ``num_samples`` (fresh noise) or ``noise`` (batch, latent_dim) of finite values, or
+        both when they agree; at most ``MAX_SAMPLES`` at a time.
+        """
+        batch_size = positive_int(batch_size, "batch_size")
+        if num_samples is not None and positive_int(num_samples, "num_samples") > MAX_SAMPLES:
+            raise ValueError(f"num_samples must be at most {MAX_SAMPLES:,} per call, got {num_samples:,}.")
         if noise is None:
             noise = np.asarray(self.sample_noise(positive_int(num_samples, "num_samples")))
-        noise = np.asarray(noise, dtype=np.float32)
-        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
-            raise ValueError(f"noise must have shape (batch, {self.latent_dim}), got {noise.shape}.")
+        noise = np.asarray(noise.numpy() if hasattr(noise, "numpy") else noise)
+        if noise.dtype.kind not in "biuf" or noise.ndim != 2 or noise.shape[1] != self.latent_dim or not len(noise):
+            raise ValueError(f"noise must have shape (batch, {self.latent_dim}) with at least one row of numbers, "
+                             f"got {noise.dtype} of shape {noise.shape}.")
+        if num_samples is not None and num_samples != len(noise):
+            raise ValueError(f"num_samples={num_samples} but noise holds {len(noise)} rows: give one of them.")
+        if len(noise) > MAX_SAMPLES or not np.all(np.isfinite(noise)):
+            raise ValueError(f"noise must hold at most {MAX_SAMPLES:,} rows of finite values (no NaN or inf).")
+        noise = noise.astype(np.float32)
         generator = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
         outputs = np.concatenate([np.asarray(generator(noise[start:start + batch_size], training=False))
                                   for start in range(0, len(noise), batch_size)])
@@ -374,7 +415,7 @@ class SampleAndFIDCallback(keras.callbacks.Callback):
         self.reference_features = None if evaluator is None else evaluator.features(reference_images)
         self.every = positive_int(every, "every")
         self.num_samples = positive_int(num_samples, "num_samples")
-        self.num_grid = num_grid
+        self.num_grid = positive_int(num_grid, "num_grid")
         self.seed = seed
         self.samples: dict[int, np.ndarray] = {}
         self.fid: dict[int, float] = {}
@@ -446,8 +487,19 @@ PRETRAINED_NAME = "dcgan_mnist"
 
 
 def class_histogram(labels, num_classes: int = 10) -> np.ndarray:
-    """Share of generated samples the evaluator puts in each class (uniform = 1 / num_classes)."""
-    return np.bincount(np.asarray(labels), minlength=num_classes) / len(labels)
+    """Share of generated samples the evaluator puts in each class (uniform = 1 / num_classes).
+
+    ``labels``: a non-empty 1-D array of integer classes in [0, num_classes). Returns (num_classes,).
+    """
+    num_classes = positive_int(num_classes, "num_classes")
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not len(labels) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be a non-empty 1-D array of integer classes, got {labels.dtype} "
+                         f"of shape {labels.shape}.")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels must lie in [0, {num_classes}) (num_classes={num_classes}), "
+                         f"got values in [{labels.min()}, {labels.max()}].")
+    return np.bincount(labels, minlength=num_classes) / len(labels)
 
 
 def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
