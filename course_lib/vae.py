@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from course_lib import _config_checks as checks
 from course_lib._checks import as_image_batch, one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
@@ -42,6 +43,7 @@ import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+MAX_SAMPLES = 100_000  # latent codes per decode() or generate() call: 314 MB of 28x28 float32
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -86,8 +88,8 @@ def gaussian_log_likelihood(targets, means, std: float):
     log p = -1/2 * sum_i ((x_i - m_i)^2 / std^2 + log 2 pi + 2 log std)
     Introduced in notebook 04_vae_theory.
     """
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std}.")
+    if not (std > 0 and math.isfinite(std)):
+        raise ValueError(f"std must be positive and finite, got {std}.")
     return _sum_over_example(-0.5 * (ops.square((targets - means) / std) + LOG_2PI + 2.0 * math.log(std)))
 
 
@@ -149,6 +151,10 @@ def build_decoder(latent_dim: int = 2, filters=(64, 32), hidden_units: int = 0, 
     Gaussian mean) of that pixel. Introduced in notebook 05_vae_mnist.
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
+    filters = tuple(filters)
+    if len(filters) != 2:
+        raise ValueError(f"filters must hold exactly 2 widths, one per stride-2 transposed convolution "
+                         f"(7 -> 14 -> 28), got {filters}.")
     z = keras.Input((latent_dim,), name="z")
     x = z
     if hidden_units:
@@ -156,7 +162,8 @@ def build_decoder(latent_dim: int = 2, filters=(64, 32), hidden_units: int = 0, 
     x = layers.Dense(7 * 7 * filters[0], activation="relu")(x)
     x = layers.Reshape((7, 7, filters[0]))(x)                                                     # (7, 7, f0)
     for count in filters:
-        x = layers.Conv2DTranspose(count, 3, strides=2, padding="same", activation="relu")(x)     # 7 -> 14 -> 28
+        x = layers.Conv2DTranspose(positive_int(count, "filters"), 3, strides=2, padding="same",
+                                   activation="relu")(x)                                          # 7 -> 14 -> 28
     logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)                                # (28, 28, 1)
     return keras.Model(z, logits, name=name)
 
@@ -251,6 +258,7 @@ class VAE(keras.Model):
     def encode(self, images, batch_size: int = 500):
         """(mean, log_var) of q(z|x) as NumPy arrays, (N, latent_dim) each."""
         images = self._check_images(images)
+        batch_size = positive_int(batch_size, "batch_size")
         outputs = [self.encoder(images[start:start + batch_size], training=False)
                    for start in range(0, len(images), batch_size)]
         return (np.concatenate([np.asarray(mean) for mean, _ in outputs]),
@@ -258,9 +266,14 @@ class VAE(keras.Model):
 
     def decode(self, z, batch_size: int = 500) -> np.ndarray:
         """E[x|z] for latent codes z (N, latent_dim): pixel probabilities (Bernoulli) or means, in [0, 1]."""
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (batch, {self.latent_dim}), got {z.shape}.")
+        batch_size = positive_int(batch_size, "batch_size")
+        z = np.asarray(z.numpy() if hasattr(z, "numpy") else z)
+        if z.dtype.kind not in "biuf" or z.ndim != 2 or z.shape[1] != self.latent_dim or not len(z):
+            raise ValueError(f"z must have shape (batch, {self.latent_dim}) with at least one row of numbers, "
+                             f"got {z.dtype} of shape {z.shape}.")
+        if len(z) > MAX_SAMPLES or not np.all(np.isfinite(z)):
+            raise ValueError(f"z must hold at most {MAX_SAMPLES:,} rows of finite values (no NaN or inf).")
+        z = z.astype(np.float32)
         return np.concatenate([np.asarray(self.output_mean(self.decoder(z[start:start + batch_size], training=False)))
                                for start in range(0, len(z), batch_size)])
 
@@ -271,7 +284,11 @@ class VAE(keras.Model):
 
     def generate(self, num_samples: int, seed: int = 0) -> np.ndarray:
         """Samples z ~ N(0, I) decoded to [0, 1] images (pixel probabilities, not binary draws)."""
-        z = np.random.default_rng(seed).standard_normal((positive_int(num_samples, "num_samples"), self.latent_dim))
+        if positive_int(num_samples, "num_samples") > MAX_SAMPLES:
+            raise ValueError(f"num_samples must be at most {MAX_SAMPLES:,} per call, got {num_samples:,}.")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+        z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
         return self.decode(z.astype(np.float32))
 
     def _check_images(self, images) -> np.ndarray:
@@ -295,6 +312,8 @@ def binarize(images, seed: int = 0) -> np.ndarray:
     Already-binary images come back unchanged. Introduced in notebook 05_vae_mnist.
     """
     images = as_image_batch(images)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     return (np.random.default_rng(seed).random(images.shape, dtype=np.float32) < images).astype(np.float32)
 
 
@@ -361,6 +380,7 @@ def elbo_per_image(vae: VAE, images, *, seed: int = 0, batch_size: int = 500) ->
     Bernoulli VAEs score ``binarize(images, seed)``; Gaussian ones the grey values. Returns (N,).
     Introduced in notebook 05_vae_mnist.
     """
+    batch_size = positive_int(batch_size, "batch_size")
     targets = _evaluation_targets(vae, images, seed)
     _reset_sampling(vae, seed)  # the same call gives the same numbers
 
@@ -385,7 +405,7 @@ def importance_weighted_log_likelihood(vae: VAE, images, *, num_samples: int = 1
     """
     num_samples = positive_int(num_samples, "num_samples")
     targets = _evaluation_targets(vae, images, seed)
-    batch_size = batch_size or max(1, 5000 // num_samples)  # about 5,000 decoded images at a time
+    batch_size = max(1, 5000 // num_samples) if batch_size is None else positive_int(batch_size, "batch_size")
     _reset_sampling(vae, seed)
 
     def bound_of_batch(batch):
@@ -421,14 +441,21 @@ class VAEConfig:
     seed: int = 0
 
     def __post_init__(self):
-        one_of(self.likelihood, LIKELIHOODS, "likelihood")
-        positive_int(self.latent_dim, "latent_dim")
-        positive_int(self.batch_size, "batch_size")
-        positive_int(self.epochs, "epochs")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}.")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds}.")
+        checks.positive_integer(self, "latent_dim", maximum=checks.MAX_WIDTH)
+        checks.widths(self, "encoder_filters")
+        # the decoder starts at 7x7 and each width is one stride-2 transposed convolution: 7 -> 14 -> 28
+        checks.widths(self, "decoder_filters", lengths=(2,))
+        checks.non_negative_integer(self, "encoder_hidden_units", maximum=checks.MAX_WIDTH)
+        checks.non_negative_integer(self, "decoder_hidden_units", maximum=checks.MAX_WIDTH)
+        checks.name(self, "likelihood", LIKELIHOODS)
+        checks.positive(self, "observation_std")
+        checks.non_negative(self, "beta")
+        checks.learning_rate(self, "learning_rate")
+        checks.final_learning_rate(self)
+        checks.positive_integer(self, "batch_size")
+        checks.positive_integer(self, "epochs")
+        checks.seconds(self, "max_seconds")
+        checks.seed(self)
 
 
 def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128) -> VAE:
