@@ -36,6 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
+from course_lib import _config_checks as checks
 from course_lib import degradations as deg
 from course_lib import restoration as rst
 from course_lib._checks import as_image_batch, positive_int
@@ -84,20 +85,19 @@ class Pix2PixConfig:
 
     def __post_init__(self):
         deg.get_degradation(self.degradation)
-        for field in ("filters", "levels", "batch_size", "epochs"):
-            positive_int(getattr(self, field), field)
-        filters = tuple(self.discriminator_filters)
-        if not filters or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
-            raise ValueError(f"discriminator_filters must be positive integers, got {self.discriminator_filters!r}.")
-        weight = self.adversarial_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-            raise ValueError(f"adversarial_weight (lambda) must be a number >= 0, got {weight!r}.")
-        for field in ("generator_learning_rate", "discriminator_learning_rate"):
-            value = getattr(self, field)
-            if not (isinstance(value, (int, float)) and 0 < value < 1):
-                raise ValueError(f"{field} must be a number in (0, 1), got {value!r}.")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds!r}.")
+        checks.positive_integer(self, "filters", maximum=checks.MAX_WIDTH)
+        checks.positive_integer(self, "levels", maximum=2)  # the 28x28 digits halve twice: 28 -> 14 -> 7
+        checks.widths(self, "discriminator_filters", lengths=(1, 2))  # likewise, one halving per width
+        checks.non_negative(self, "adversarial_weight")
+        checks.learning_rate(self, "generator_learning_rate")
+        checks.learning_rate(self, "discriminator_learning_rate")
+        checks.adam_beta(self, "beta_1")
+        checks.positive_integer(self, "batch_size")
+        checks.positive_integer(self, "epochs")
+        checks.seconds(self, "max_seconds")
+        checks.name(self, "init_from", (MSE_UNET_NAME, None))
+        checks.flag(self, "jit_compile")
+        checks.seed(self)
 
 
 # lambda = 0.03 had the lowest FID of a 60 s sweep over 0, 0.03, 0.1, 0.3 from unet_hole_12
@@ -141,6 +141,13 @@ def patch_receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int]) -
     Walking back from one output: r = 1, then r <- (r - 1) * stride + kernel for each layer,
     last layer first. The shipped PatchGAN (4x4 kernels, strides 2, 2, 1) sees 22 x 22 pixels.
     """
+    kernel_sizes, strides = list(kernel_sizes), list(strides)
+    if not kernel_sizes or len(kernel_sizes) != len(strides):
+        raise ValueError(f"kernel_sizes and strides must give one kernel size and one stride per layer (the same "
+                         f"non-zero length), got {len(kernel_sizes)} and {len(strides)}.")
+    for name, values in (("kernel_sizes", kernel_sizes), ("strides", strides)):
+        for value in values:
+            positive_int(value, name)
     receptive = 1
     for kernel, stride in reversed(list(zip(kernel_sizes, strides))):
         receptive = (receptive - 1) * stride + kernel
@@ -327,9 +334,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
         raise ValueError(f"The cGAN restorer fills holes: config.degradation must remove pixels (a mask), "
                          f"got {degradation.name!r} ({degradation.description}).")
     if model is None:
-        if generator is None and config.init_from is not None:
-            if config.init_from != MSE_UNET_NAME:
-                raise ValueError(f"init_from must be {MSE_UNET_NAME!r} or None, got {config.init_from!r}.")
+        if generator is None and config.init_from is not None:  # Pix2PixConfig allows MSE_UNET_NAME only
             generator, _ = mse_unet()
         model = build_pix2pix(config, generator)
     if model.generator.input_shape[1:] != clean_images.shape[1:3] + (clean_images.shape[3] + 1,):
@@ -452,6 +457,9 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
     missing = np.broadcast_to(mask == 0, restored.shape)
     if not missing.any():
         raise ValueError("mask has no missing pixels (0): there is no hole to measure.")
+    if not (isinstance(low, (int, float, np.integer, np.floating)) and isinstance(high, (int, float, np.integer, np.floating))
+            and 0.0 <= low < high <= 1.0):
+        raise ValueError(f"low and high must be numbers with 0 <= low < high <= 1, got low={low!r}, high={high!r}.")
     values = restored[missing]
     return float(np.mean((values > low) & (values < high)))
 
