@@ -15,40 +15,78 @@ import numpy as np
 from course_lib._checks import positive_int
 
 
+def _finite_number(value, name: str, *, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite number (and > 0 when ``positive``), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or (positive and not value > 0):
+        raise ValueError(f"{name} must be {'positive and ' if positive else ''}a finite number, got {value!r}.")
+    return float(value)
+
+
 def gaussian_density(grid, mean: float, std: float) -> np.ndarray:
     """N(mean, std^2) evaluated on ``grid``."""
-    if std <= 0:
-        raise ValueError(f"std must be positive, got {std}.")
+    mean, std = _finite_number(mean, "mean"), _finite_number(std, "std", positive=True)
     grid = np.asarray(grid, dtype=np.float64)
+    if not np.all(np.isfinite(grid)):
+        raise ValueError("grid contains NaN or infinite values.")
     return np.exp(-0.5 * ((grid - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
+
+
+def _density(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array if they are a non-empty array of finite, non-negative numbers."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf" or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty numeric array of density values, got {array.dtype} "
+                         f"of shape {array.shape}.")
+    array = array.astype(np.float64)
+    if np.any(array < 0) or not np.all(np.isfinite(array)):
+        raise ValueError(f"densities must be finite and non-negative: {name} holds NaN, infinite or negative values.")
+    return array
 
 
 def _check_densities(grid, *densities):
     grid = np.asarray(grid, dtype=np.float64)
-    if grid.ndim != 1 or len(grid) < 3 or np.any(np.diff(grid) <= 0):
-        raise ValueError("grid must be a strictly increasing 1-D array of at least 3 points.")
+    if grid.ndim != 1 or len(grid) < 3 or np.any(np.diff(grid) <= 0) or not np.all(np.isfinite(grid)):
+        raise ValueError("grid must be a strictly increasing 1-D array of at least 3 finite points.")
     checked = []
     for density in densities:
-        density = np.asarray(density, dtype=np.float64)
+        density = _density(density, "each density")
         if density.shape != grid.shape:
             raise ValueError(f"densities must be evaluated on the grid: shape {grid.shape}, got {density.shape}.")
-        if np.any(density < 0) or not np.all(np.isfinite(density)):
-            raise ValueError("densities must be finite and non-negative.")
         checked.append(density)
     return grid, checked
 
 
 def optimal_discriminator(p_data, p_generator) -> np.ndarray:
-    """D*(x) = p_data(x) / (p_data(x) + p_g(x)); 1/2 where both densities vanish."""
-    p_data, p_generator = np.asarray(p_data, dtype=np.float64), np.asarray(p_generator, dtype=np.float64)
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x)); 1/2 where both densities vanish.
+
+    ``p_data`` and ``p_generator``: finite, non-negative densities at the same points (same shape).
+    """
+    p_data, p_generator = _density(p_data, "p_data"), _density(p_generator, "p_generator")
+    if p_data.shape != p_generator.shape:
+        raise ValueError(f"p_data and p_generator must be evaluated at the same points (same shape), "
+                         f"got {p_data.shape} and {p_generator.shape}.")
     total = p_data + p_generator
     return np.divide(p_data, total, out=np.full_like(total, 0.5), where=total > 0)
 
 
 def value_function(discriminator, p_data, p_generator, grid) -> float:
-    """V(D, G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx (trapezoid rule; 0 log 0 = 0)."""
+    """V(D, G) = ∫ p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx (trapezoid rule; 0 log 0 = 0).
+
+    ``discriminator``: D(x) on the grid (or one number for a constant D), a probability in [0, 1].
+    Where D is exactly 0 or 1 it is moved 1e-300 or 1e-16 inside, so that V stays finite.
+    """
     grid, (p_data, p_generator) = _check_densities(grid, p_data, p_generator)
-    discriminator = np.clip(np.asarray(discriminator, dtype=np.float64), 1e-300, 1 - 1e-16)
+    discriminator = np.asarray(discriminator)
+    if discriminator.dtype.kind not in "biuf" or discriminator.shape not in ((), grid.shape):
+        raise ValueError(f"discriminator must hold one probability per grid point, shape {grid.shape} "
+                         f"(or one number), got {discriminator.dtype} of shape {discriminator.shape}.")
+    discriminator = np.broadcast_to(discriminator.astype(np.float64), grid.shape)
+    if not np.all((discriminator >= 0) & (discriminator <= 1)):  # also refuses NaN
+        raise ValueError(f"discriminator values are probabilities D(x) in [0, 1], got values in "
+                         f"[{np.nanmin(discriminator):.4g}, {np.nanmax(discriminator):.4g}]"
+                         f"{' and NaN' if np.isnan(discriminator).any() else ''}: apply a sigmoid to logits first.")
+    discriminator = np.clip(discriminator, 1e-300, 1 - 1e-16)
     integrand = (np.where(p_data > 0, p_data * np.log(discriminator), 0.0)
                  + np.where(p_generator > 0, p_generator * np.log1p(-discriminator), 0.0))
     return float(np.trapezoid(integrand, grid))
@@ -74,6 +112,11 @@ def ring_of_gaussians(num_samples: int, num_modes: int = 8, radius: float = 2.0,
     """Points from ``num_modes`` Gaussians evenly spaced on a circle: (num_samples, 2) float32."""
     num_samples = positive_int(num_samples, "num_samples")
     num_modes = positive_int(num_modes, "num_modes")
+    radius, std = _finite_number(radius, "radius", positive=True), _finite_number(std, "std")
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     rng = np.random.default_rng(seed)
     angles = 2 * np.pi * rng.integers(0, num_modes, size=num_samples) / num_modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
@@ -87,9 +130,16 @@ def mode_coverage(points, num_modes: int = 8, radius: float = 2.0, std: float = 
     A point is high quality if it lies within ``within_stds`` standard deviations of a mode's
     centre; a mode is hit if it holds at least 1% of the points (a collapsed GAN hits few).
     """
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2:
-        raise ValueError(f"points must have shape (N, 2), got {points.shape}.")
+    points = np.asarray(points)
+    if points.dtype.kind not in "biuf" or points.ndim != 2 or points.shape[1] != 2 or not len(points):
+        raise ValueError(f"points must be a non-empty numeric array of shape (N, 2), got {points.dtype} "
+                         f"of shape {points.shape}: an empty sample covers no mode.")
+    points = points.astype(np.float64)
+    if not np.all(np.isfinite(points)):
+        raise ValueError("points contain NaN or infinite values (a diverged generator?).")
+    num_modes = positive_int(num_modes, "num_modes")
+    radius, std = _finite_number(radius, "radius", positive=True), _finite_number(std, "std", positive=True)
+    within_stds = _finite_number(within_stds, "within_stds", positive=True)
     angles = 2 * np.pi * np.arange(num_modes) / num_modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)          # (modes, 2)
     distances = np.linalg.norm(points[:, None, :] - centres[None], axis=-1)        # (N, modes)
@@ -106,7 +156,6 @@ def ring_centres(num_modes: int = 8, radius: float = 2.0) -> np.ndarray:
     02_gan_theory marks them on its scatter plots.
     """
     num_modes = positive_int(num_modes, "num_modes")
-    if not radius > 0:
-        raise ValueError(f"radius must be positive, got {radius}.")
+    radius = _finite_number(radius, "radius", positive=True)
     angles = 2 * np.pi * np.arange(num_modes) / num_modes                           # (modes,)
     return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)              # (modes, 2)

@@ -45,8 +45,10 @@ class LinearGaussianModel:
             raise ValueError(f"weights must be a (data_dim, latent_dim) matrix, got shape {weights.shape}.")
         if bias.shape != (weights.shape[0],):
             raise ValueError(f"bias must have shape ({weights.shape[0]},), got {bias.shape}.")
-        if not self.noise_std > 0:
-            raise ValueError(f"noise_std must be positive, got {self.noise_std}.")
+        if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(bias))):
+            raise ValueError("weights and bias must be finite (no NaN or inf).")
+        if not (self.noise_std > 0 and np.isfinite(self.noise_std)):
+            raise ValueError(f"noise_std must be positive and finite, got {self.noise_std}.")
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "bias", bias)
 
@@ -77,9 +79,30 @@ def random_linear_gaussian(data_dim: int = 5, latent_dim: int = 2, noise_std: fl
 
 def _check_data(model: LinearGaussianModel, x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != model.data_dim:
-        raise ValueError(f"x must have shape (batch, {model.data_dim}), got {x.shape}.")
+    if x.ndim != 2 or x.shape[1] != model.data_dim or not len(x):
+        raise ValueError(f"x must have shape (batch, {model.data_dim}) with batch >= 1, got {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or infinite values.")
     return x
+
+
+def _finite(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array, or ``ValueError`` if they hold NaN or infinite entries."""
+    array = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return array
+
+
+def _covariance(matrix, name: str, dimension: int) -> np.ndarray:
+    """``matrix`` if it is a finite, symmetric, positive definite (dimension, dimension) matrix."""
+    matrix = _finite(matrix, name)
+    if matrix.shape != (dimension, dimension) or not np.allclose(matrix, matrix.T):
+        raise ValueError(f"{name} must be a symmetric ({dimension}, {dimension}) matrix, got shape {matrix.shape}.")
+    if np.any(np.linalg.eigvalsh(matrix) <= 0):
+        raise ValueError(f"{name} must be positive definite (every variance > 0), but it has an eigenvalue "
+                         f"{np.linalg.eigvalsh(matrix).min():.4g} <= 0.")
+    return matrix
 
 
 def sample_data(model: LinearGaussianModel, num_samples: int, seed: int = 0) -> np.ndarray:
@@ -99,7 +122,13 @@ def log_marginal(model: LinearGaussianModel, x) -> np.ndarray:
 
 def multivariate_log_normal(x, mean, covariance) -> np.ndarray:
     """log N(x; mean, covariance) per row: -1/2 (D log 2 pi + log det C + (x - m)^T C^-1 (x - m))."""
-    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    x = np.atleast_2d(_finite(x, "x"))
+    if x.ndim != 2:
+        raise ValueError(f"x must be one point (D,) or a batch (batch, D), got shape {x.shape}.")
+    mean = _finite(mean, "mean")
+    if mean.shape != (x.shape[1],):
+        raise ValueError(f"mean must have shape ({x.shape[1]},) like each row of x, got {mean.shape}.")
+    covariance = _covariance(covariance, "covariance", x.shape[1])
     cholesky = np.linalg.cholesky(covariance)                                # C = L L^T
     whitened = np.linalg.solve(cholesky, (x - mean).T)                       # L^-1 (x - m): (D, batch)
     log_determinant = 2.0 * np.sum(np.log(np.diag(cholesky)))
@@ -135,19 +164,18 @@ def elbo(model: LinearGaussianModel, x, q_means, q_covariance) -> np.ndarray:
 
 
 def _check_gaussian(means, covariance, batch: int, latent_dim: int):
-    means = np.asarray(means, dtype=np.float64)
-    covariance = np.asarray(covariance, dtype=np.float64)
+    means = _finite(means, "q_means")
     if means.shape != (batch, latent_dim):
         raise ValueError(f"q_means must have shape ({batch}, {latent_dim}), got {means.shape}.")
-    if covariance.shape != (latent_dim, latent_dim) or not np.allclose(covariance, covariance.T):
-        raise ValueError(f"q_covariance must be a symmetric ({latent_dim}, {latent_dim}) matrix, got {covariance.shape}.")
-    if np.any(np.linalg.eigvalsh(covariance) <= 0):
-        raise ValueError("q_covariance must be positive definite.")
-    return means, covariance
+    return means, _covariance(covariance, "q_covariance", latent_dim)
 
 
 def log_joint(model: LinearGaussianModel, x, z) -> np.ndarray:
     """log p(x, z) = log N(x; W z + b, s^2 I) + log N(z; 0, I): x (batch, D), z (..., batch, d) -> (..., batch)."""
+    x, z = _check_data(model, x), _finite(z, "z")
+    if z.ndim < 2 or z.shape[-2:] != (len(x), model.latent_dim):
+        raise ValueError(f"z must have shape (..., {len(x)}, {model.latent_dim}) (one code per row of x), "
+                         f"got {z.shape}.")
     predicted = z @ model.weights.T + model.bias                                           # (..., batch, D)
     variance = model.noise_std ** 2
     log_likelihood = -0.5 * np.sum((x - predicted) ** 2 / variance + np.log(2 * np.pi * variance), axis=-1)
@@ -191,12 +219,17 @@ def kl_gaussians(mean_q, covariance_q, mean_p, covariance_p) -> np.ndarray:
     KL = 1/2 (tr(C_p^-1 C_q) + (m_p - m_q)^T C_p^-1 (m_p - m_q) - d + log det C_p - log det C_q)
     Introduced in notebook 04_vae_theory.
     """
-    mean_q = np.atleast_2d(np.asarray(mean_q, dtype=np.float64))
-    covariance_q = np.asarray(covariance_q, dtype=np.float64)
-    covariance_p = np.asarray(covariance_p, dtype=np.float64)
+    mean_q = np.atleast_2d(_finite(mean_q, "mean_q"))
+    if mean_q.ndim != 2 or mean_q.shape[1] == 0:
+        raise ValueError(f"mean_q must have shape (d,) or (batch, d), got {mean_q.shape}.")
     dimension = mean_q.shape[1]
+    mean_p = _finite(mean_p, "mean_p")
+    if mean_p.shape not in ((dimension,), mean_q.shape):
+        raise ValueError(f"mean_p must have shape ({dimension},) or {mean_q.shape} like mean_q, got {mean_p.shape}.")
+    covariance_q = _covariance(covariance_q, "covariance_q", dimension)
+    covariance_p = _covariance(covariance_p, "covariance_p", dimension)
     precision_p = np.linalg.inv(covariance_p)
-    difference = np.asarray(mean_p, dtype=np.float64) - mean_q                              # (batch, d)
+    difference = mean_p - mean_q                                                            # (batch, d)
     mahalanobis = np.einsum("bi,ij,bj->b", difference, precision_p, difference)
     log_det_p, log_det_q = np.linalg.slogdet(covariance_p)[1], np.linalg.slogdet(covariance_q)[1]
     return 0.5 * (np.trace(precision_p @ covariance_q) + mahalanobis - dimension + log_det_p - log_det_q)
@@ -204,9 +237,10 @@ def kl_gaussians(mean_q, covariance_q, mean_p, covariance_p) -> np.ndarray:
 
 def kl_diagonal_standard_normal(mean, log_var) -> np.ndarray:
     """KL(N(mean, diag(exp(log_var))) || N(0, I)) = -1/2 sum (1 + log_var - mean^2 - exp(log_var)): (batch,)."""
-    mean, log_var = np.asarray(mean, dtype=np.float64), np.asarray(log_var, dtype=np.float64)
-    if mean.shape != log_var.shape:
-        raise ValueError(f"mean and log_var must have the same shape, got {mean.shape} and {log_var.shape}.")
+    mean, log_var = _finite(mean, "mean"), _finite(log_var, "log_var")
+    if mean.shape != log_var.shape or mean.ndim == 0:
+        raise ValueError(f"mean and log_var must have the same shape (d,) or (batch, d), got {mean.shape} and "
+                         f"{log_var.shape}.")
     return -0.5 * np.sum(1.0 + log_var - mean ** 2 - np.exp(log_var), axis=-1)
 
 
@@ -215,8 +249,8 @@ def kl_monte_carlo(mean, log_var, num_samples: int = 100_000, seed: int = 0):
 
     Returns (estimate, standard error), both in nats. Introduced in notebook 04_vae_theory.
     """
-    mean, log_var = np.asarray(mean, dtype=np.float64), np.asarray(log_var, dtype=np.float64)
-    if mean.ndim != 1 or mean.shape != log_var.shape:
+    mean, log_var = _finite(mean, "mean"), _finite(log_var, "log_var")
+    if mean.ndim != 1 or mean.shape != log_var.shape or not len(mean):
         raise ValueError(f"mean and log_var must be 1-D of the same length, got {mean.shape} and {log_var.shape}.")
     eps = np.random.default_rng(seed).standard_normal((positive_int(num_samples, "num_samples"), len(mean)))
     z = mean + np.exp(0.5 * log_var) * eps                                    # reparameterised samples
@@ -228,8 +262,10 @@ def kl_monte_carlo(mean, log_var, num_samples: int = 100_000, seed: int = 0):
 
 def kl_univariate(mean_q: float, std_q: float, mean_p: float, std_p: float) -> float:
     """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) = log(s_p/s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2."""
-    if not (std_q > 0 and std_p > 0):
-        raise ValueError(f"standard deviations must be positive, got {std_q} and {std_p}.")
+    if not (std_q > 0 and std_p > 0 and np.isfinite(std_q) and np.isfinite(std_p)):
+        raise ValueError(f"standard deviations must be positive and finite, got {std_q} and {std_p}.")
+    if not (np.isfinite(mean_q) and np.isfinite(mean_p)):
+        raise ValueError(f"means must be finite, got {mean_q} and {mean_p}.")
     return float(np.log(std_p / std_q) + (std_q ** 2 + (mean_q - mean_p) ** 2) / (2 * std_p ** 2) - 0.5)
 
 
@@ -243,8 +279,10 @@ def gradient_estimates(mean: float, std: float, num_samples: int, seed: int = 0,
     Both are unbiased; the reparameterised one has far lower variance. The default f(z) = z^2 has
     the exact gradient 2 * mean. Introduced in notebook 04_vae_theory.
     """
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std}.")
+    if not (std > 0 and np.isfinite(std)) or not np.isfinite(mean):
+        raise ValueError(f"mean must be finite and std positive and finite, got mean={mean}, std={std}.")
+    if not callable(function):
+        raise TypeError(f"function must be a callable f(z), got {type(function).__name__}.")
     eps = np.random.default_rng(seed).standard_normal(positive_int(num_samples, "num_samples"))
     z = mean + std * eps
     step = 1e-5
