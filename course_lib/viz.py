@@ -17,6 +17,9 @@ from matplotlib.ticker import MaxNLocator
 
 from course_lib._checks import as_image_batch, positive_int
 
+MAX_PANELS = 400    # images in one figure: a 20 x 20 grid; more take minutes to draw and cannot be told apart
+MAX_COLUMNS = 100   # columns of one grid (90 inches wide at the default size)
+
 
 class Figure(_MatplotlibFigure):
     """A matplotlib figure that displays itself as a PNG in a notebook, pyplot or not."""
@@ -25,6 +28,40 @@ class Figure(_MatplotlibFigure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         return buffer.getvalue()
+
+
+def _images(images, name: str = "images") -> np.ndarray:
+    """A batch of images to draw: NHWC in [0, 1] with 1 (grey) or 3 (RGB) channels."""
+    images = as_image_batch(images, name=name)
+    if images.shape[-1] not in (1, 3):
+        hint = " (channels first? move them last with np.moveaxis(images, 1, -1))" \
+            if images.shape[1] in (1, 3) else ""
+        raise ValueError(f"{name} must have 1 (grey) or 3 (RGB) channels in the last axis, "
+                         f"got shape {images.shape}{hint}.")
+    return images
+
+
+def _names(values, name: str) -> list:
+    """A non-empty list of labels, one per row or image (a single string is refused, not split)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+        raise ValueError(f"{name} must be a non-empty list of labels (one per row or image), got {values!r}.")
+    return [str(value) for value in values]
+
+
+def _count(value, name: str, maximum: int) -> int:
+    """A positive integer of at most ``maximum``."""
+    value = positive_int(value, name)
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum} (a larger figure takes minutes to draw "
+                         f"and cannot be read), got {value}.")
+    return value
+
+
+def _size(cell_inches) -> float:
+    if isinstance(cell_inches, bool) or not isinstance(cell_inches, (int, float, np.integer, np.floating)) \
+            or not 0.1 <= cell_inches <= 10:
+        raise ValueError(f"cell_inches must be a number from 0.1 to 10, got {cell_inches!r}.")
+    return float(cell_inches)
 
 
 def _show(axis, image: np.ndarray, title: str | None = None) -> None:
@@ -41,18 +78,21 @@ def _show(axis, image: np.ndarray, title: str | None = None) -> None:
 def image_grid(images, *, num_columns: int | None = None, titles=None, title: str | None = None,
                cell_inches: float = 0.9) -> Figure:
     """A grid of images (NHWC in [0, 1]) with optional per-image titles. Introduced in 00."""
-    images = as_image_batch(images)
-    count = len(images)
-    num_columns = positive_int(num_columns, "num_columns") if num_columns else min(count, 10)
+    images = _images(images)
+    count = _count(len(images), "the number of images", MAX_PANELS)
+    num_columns = min(count, 10) if num_columns is None else _count(num_columns, "num_columns", MAX_COLUMNS)
     num_rows = math.ceil(count / num_columns)
-    if titles is not None and len(titles) != count:
-        raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}.")
+    cell_inches = _size(cell_inches)
+    if titles is not None:
+        titles = _names(titles, "titles")
+        if len(titles) != count:
+            raise ValueError(f"titles must have one entry per image ({count}), got {len(titles)}.")
     row_inches = cell_inches + (0.25 if titles is not None else 0.0)  # room for each image's title
     figure = Figure(figsize=(cell_inches * num_columns, row_inches * num_rows + (0.4 if title else 0)))
     axes = figure.subplots(num_rows, num_columns, squeeze=False)
     for index, axis in enumerate(axes.flat):
         if index < count:
-            _show(axis, images[index], None if titles is None else str(titles[index]))
+            _show(axis, images[index], None if titles is None else titles[index])
         else:
             axis.axis("off")
     if title:
@@ -64,10 +104,16 @@ def image_grid(images, *, num_columns: int | None = None, titles=None, title: st
 def class_grid(images, labels, class_names, *, per_class: int = 8, seed: int = 0,
                title: str | None = None) -> Figure:
     """One row per class with ``per_class`` random examples, the class name on the left."""
-    images = as_image_batch(images)
+    images = _images(images)
     labels = np.asarray(labels)
-    if labels.shape != (len(images),):
-        raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}.")
+    if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must have shape ({len(images)},) and hold integer classes, got {labels.dtype} "
+                         f"of shape {labels.shape}.")
+    class_names = _names(class_names, "class_names")
+    per_class = _count(per_class, "per_class", MAX_COLUMNS)
+    _count(len(class_names) * per_class, "len(class_names) * per_class", MAX_PANELS)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
     rng = np.random.default_rng(seed)
     figure = Figure(figsize=(0.8 * per_class + 1.2, 0.8 * len(class_names) + (0.4 if title else 0)))
     axes = figure.subplots(len(class_names), per_class, squeeze=False)
@@ -92,14 +138,17 @@ def compare_images(rows: dict, *, num_images: int = 8, cell_inches: float = 0.9,
 
     All entries must hold the same number of images; the first ``num_images`` are shown.
     """
-    if not rows:
-        raise ValueError("rows must map at least one label to a batch of images.")
-    batches = {label: as_image_batch(images, name=f"rows[{label!r}]") for label, images in rows.items()}
+    if not isinstance(rows, dict) or not rows:
+        raise ValueError("rows must be a dict mapping at least one label to a batch of images.")
+    num_images = _count(num_images, "num_images", MAX_COLUMNS)
+    cell_inches = _size(cell_inches)
+    batches = {label: _images(images, name=f"rows[{label!r}]") for label, images in rows.items()}
     counts = {len(batch) for batch in batches.values()}
     if len(counts) != 1:
         raise ValueError(f"every row must hold the same number of images, got "
                          f"{ {label: len(batch) for label, batch in batches.items()} }.")
     shown = min(num_images, counts.pop())
+    _count(shown * len(batches), "num_images * len(rows)", MAX_PANELS)
     figure = Figure(figsize=(cell_inches * shown + 1.2, cell_inches * len(batches) + (0.4 if title else 0)))
     axes = figure.subplots(len(batches), shown, squeeze=False)
     for row, (label, batch) in enumerate(batches.items()):
@@ -124,10 +173,29 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
         raise ValueError("history must be a keras History or a non-empty dict of metric lists.")
-    keys = list(keys) if keys is not None else [key for key in logs if not key.startswith("val_")]
+    if keys is None:
+        keys = [key for key in logs if not key.startswith("val_")]
+    elif isinstance(keys, str) or not hasattr(keys, "__iter__"):
+        raise ValueError(f"keys must be a list of metric names, e.g. [{keys!r}], got {keys!r}.")
+    keys = list(keys)
+    if not keys:
+        raise ValueError(f"keys must name at least one metric; the history has {sorted(logs)}.")
     unknown = [key for key in keys if key not in logs]
     if unknown:
         raise ValueError(f"Unknown metric(s) {unknown}; the history has {sorted(logs)}.")
+    _count(len(keys), "the number of keys", 12)
+    for key in keys:
+        values = np.asarray(logs[key])
+        if values.ndim != 1 or not len(values) or values.dtype.kind not in "biuf":
+            raise ValueError(f"history[{key!r}] must be a non-empty list of numbers (one per epoch), "
+                             f"got {logs[key]!r:.80}.")
+    for name, mapping in (("baselines", baselines), ("units", units)):
+        if mapping is not None and not isinstance(mapping, dict):
+            raise ValueError(f"{name} must be a dict keyed by metric name, got {type(mapping).__name__}.")
+    for key, baseline in (baselines or {}).items():
+        if not (isinstance(baseline, (tuple, list)) and len(baseline) == 2
+                and isinstance(baseline[1], (int, float, np.integer, np.floating)) and np.isfinite(baseline[1])):
+            raise ValueError(f"baselines[{key!r}] must be a pair (label, finite number), got {baseline!r}.")
     figure = Figure(figsize=(4 * len(keys), 3))
     axes = figure.subplots(1, len(keys), squeeze=False)[0]
     for axis, key in zip(axes, keys):
@@ -152,6 +220,11 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
 def plot_confusion_matrix(counts, class_names, *, title: str | None = None) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted class) with its counts written in."""
     counts = np.asarray(counts)
+    class_names = _names(class_names, "class_names")
+    _count(len(class_names), "the number of classes", 100)
+    if counts.dtype.kind not in "iuf" or not np.all(np.isfinite(counts)) or (counts.size and counts.min() < 0):
+        shown = f" in [{np.min(counts)}, {np.max(counts)}]" if counts.size and counts.dtype.kind in "iuf" else ""
+        raise ValueError(f"counts must be finite, non-negative numbers of images, got {counts.dtype} values{shown}.")
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != len(class_names):
         raise ValueError(f"counts must be a square matrix with one row per class ({len(class_names)}), "
                          f"got shape {counts.shape}.")
