@@ -4,9 +4,9 @@ A learner writes a function in a notebook cell (the stub raises ``NotImplemented
 calls ``check("exercise_name", their_function)``. The check runs it and the hidden reference
 (:mod:`course_lib.solutions`) on freshly drawn random inputs and prints one verdict:
 **passed**, **not attempted yet** (the stub still raises), or **wrong** with the first failing
-case and a hint. It never raises, so a notebook with untouched stubs still runs top to bottom
-in CI. ``show_solution(name)`` prints the reference once the learner has tried.
-Introduced in notebook 00_welcome_and_setup.
+case and a hint. It never raises on the learner's code, so a notebook with untouched stubs
+still runs top to bottom in CI. ``show_solution(name)`` prints the reference once the learner
+has tried. Introduced in notebook 00_welcome_and_setup.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class CheckResult:
 
 
 EXERCISES: dict[str, Exercise] = {}
+MAX_CASES = 1000  # random cases per check: enough to catch any mistake the hints describe
 
 
 def register(exercise: Exercise) -> Exercise:
@@ -103,12 +104,22 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
     """Check ``function`` against the reference of exercise ``name``; print and return the verdict.
 
     ``num_cases`` random cases are tried (by default the exercise's own number, 5 unless a common
-    mistake shows only on some inputs).
+    mistake shows only on some inputs; at most ``MAX_CASES``): a verdict of "passed" needs at
+    least one. Whatever the learner's function does, the check reports it; a wrong call of
+    ``check`` itself (an unknown name, no function, ``num_cases=0``) raises a ``ValueError`` or
+    ``TypeError``.
     """
     one_of(name, tuple(EXERCISES), "exercise")
     exercise = EXERCISES[name]
+    if not callable(function):
+        raise TypeError(f"function must be the function you wrote (a callable), got {type(function).__name__}.")
     if num_cases is None:
         num_cases = exercise.num_cases
+    if isinstance(num_cases, bool) or not isinstance(num_cases, (int, np.integer)) or not 1 <= num_cases <= MAX_CASES:
+        raise ValueError(f"num_cases must be an integer from 1 to {MAX_CASES}: \"passed\" on no case would "
+                         f"check nothing; got {num_cases!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}.")
     rng = np.random.default_rng(seed)
     result = None
     for case in range(num_cases):
