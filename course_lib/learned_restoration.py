@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from course_lib import _config_checks as checks
 from course_lib import degradations as deg
 from course_lib._checks import as_image_batch, positive_int
 from course_lib.benchmark import benchmark
@@ -71,21 +72,23 @@ class LearnedRestorerConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.architecture not in ("dncnn", "unet"):
-            raise ValueError(f"Unknown architecture {self.architecture!r}; expected 'dncnn' or 'unet'.")
+        checks.name(self, "architecture", ("dncnn", "unet"))
         degradation = deg.get_degradation(self.degradation)
-        for field in ("depth", "filters", "levels", "epochs", "batch_size", "num_copies"):
-            positive_int(getattr(self, field), field)
+        checks.positive_integer(self, "depth", maximum=64)
         if self.architecture == "dncnn" and self.depth < 2:
-            raise ValueError(f"depth must be at least 2 (first and last convolution), got {self.depth}.")
-        for field in ("learning_rate", "final_learning_rate"):
-            value = getattr(self, field)
-            if field == "final_learning_rate" and value is None:
-                continue
-            if not (isinstance(value, (int, float)) and 0 < value < 1):
-                raise ValueError(f"{field} must be a number in (0, 1), got {value!r}.")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds!r}.")
+            raise ValueError(f"LearnedRestorerConfig.depth must be at least 2 for a DnCNN (its first and last "
+                             f"convolution), got {self.depth}.")
+        checks.positive_integer(self, "filters", maximum=checks.MAX_WIDTH // 4)  # a U-Net's widest level: 4 x filters
+        checks.positive_integer(self, "levels", maximum=2)                       # 28 -> 14 -> 7
+        for field in ("batch_norm", "dilated", "paste_known", "residual", "jit_compile"):
+            checks.flag(self, field)
+        checks.positive_integer(self, "epochs")
+        checks.positive_integer(self, "batch_size")
+        checks.learning_rate(self, "learning_rate")
+        checks.final_learning_rate(self)
+        checks.seconds(self, "max_seconds")
+        checks.positive_integer(self, "num_copies", maximum=50)  # 50 damaged copies of 8,000 digits: 1.25 GB
+        checks.seed(self)
         if self.paste_known and (self.architecture != "unet" or not degradation.has_mask):
             raise ValueError(f"paste_known needs a U-Net and a degradation with a mask (hole, missing, "
                              f"strokes), got {self.architecture!r} on {self.degradation!r}.")

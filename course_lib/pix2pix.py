@@ -87,7 +87,7 @@ class Pix2PixConfig:
 
     def __post_init__(self):
         deg.get_degradation(self.degradation)
-        checks.positive_integer(self, "filters", maximum=checks.MAX_WIDTH)
+        checks.positive_integer(self, "filters", maximum=checks.MAX_WIDTH // 4)  # the U-Net's widest level: 4 x filters
         checks.positive_integer(self, "levels", maximum=2)  # the 28x28 digits halve twice: 28 -> 14 -> 7
         checks.widths(self, "discriminator_filters", lengths=(1, 2))  # likewise, one halving per width
         checks.non_negative(self, "adversarial_weight")

@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib import evaluator, exercises, gan, gan_theory, pix2pix, vae, vae_theory, viz
-from course_lib import restoration as learned_restoration
+from course_lib import evaluator, exercises, gan, gan_theory, learned_restoration, pix2pix, vae, vae_theory, viz
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAN, INF = float("nan"), float("inf")
@@ -138,6 +137,19 @@ CONFIG_FIELDS = [
     (evaluator.EvaluatorConfig, "batch_size", "positive_integer", None),
     (evaluator.EvaluatorConfig, "learning_rate", "learning_rate", None),
     (evaluator.EvaluatorConfig, "seed", "seed", None),
+    (learned_restoration.LearnedRestorerConfig, "architecture", "name", ("dncnn", "unet")),
+    (learned_restoration.LearnedRestorerConfig, "depth", "dncnn_depth", None),
+    (learned_restoration.LearnedRestorerConfig, "levels", "levels", None),
+    (learned_restoration.LearnedRestorerConfig, "filters", "positive_integer", None),
+    (learned_restoration.LearnedRestorerConfig, "batch_norm", "flag", None),
+    (learned_restoration.LearnedRestorerConfig, "dilated", "flag", None),
+    (learned_restoration.LearnedRestorerConfig, "epochs", "positive_integer", None),
+    (learned_restoration.LearnedRestorerConfig, "batch_size", "positive_integer", None),
+    (learned_restoration.LearnedRestorerConfig, "learning_rate", "learning_rate", None),
+    (learned_restoration.LearnedRestorerConfig, "max_seconds", "seconds", None),
+    (learned_restoration.LearnedRestorerConfig, "num_copies", "positive_integer", None),
+    (learned_restoration.LearnedRestorerConfig, "jit_compile", "flag", None),
+    (learned_restoration.LearnedRestorerConfig, "seed", "seed", None),
 ]
 FIELD_IDS = [f"{config.__name__}.{field}" for config, field, _, _ in CONFIG_FIELDS]
 
@@ -190,6 +202,8 @@ def test_the_issue_cases_and_cross_field_rules():
         vae.build_decoder(2, filters=(64,))
     with pytest.raises(ValueError, match=r"VAEConfig\.final_learning_rate must be None or at most learning_rate"):
         vae.VAEConfig(learning_rate=1e-3, final_learning_rate=1e-2)
+    with pytest.raises(ValueError, match=r"LearnedRestorerConfig\.final_learning_rate must be None or at most"):
+        learned_restoration.LearnedRestorerConfig(learning_rate=1e-3, final_learning_rate=0.5)
     with pytest.raises(ValueError, match=r"DCGANConfig\.jit_compile must be True or False, got 'no'"):
         gan.DCGANConfig(jit_compile="no")
     assert gan.DCGANConfig(generator_filters=[64, 32]).generator_filters == (64, 32)  # JSON lists become tuples
