@@ -224,6 +224,10 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = positive_int(latent_dim, "latent_dim")
+        generator_width = generator.inputs[0].shape[-1] if getattr(generator, "inputs", None) else None
+        if generator_width is not None and generator_width != self.latent_dim:
+            raise ValueError(f"latent_dim is {self.latent_dim} but the generator reads noise of width "
+                             f"{generator_width}: pass latent_dim={generator_width}.")
         self.scale_images = scale_images
         self.ema_decay = float(ema_decay)
         self.seed_generator = keras.random.SeedGenerator(seed)

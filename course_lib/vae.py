@@ -188,10 +188,10 @@ class VAE(keras.Model):
         super().__init__(**kwargs)
         one_of(likelihood, LIKELIHOODS, "likelihood")
         one_of(gaussian_mean, ("sigmoid", "linear"), "gaussian_mean")
-        if not beta >= 0:
-            raise ValueError(f"beta must be a non-negative number, got {beta}.")
-        if not observation_std > 0:
-            raise ValueError(f"observation_std must be positive, got {observation_std}.")
+        if not (beta >= 0 and math.isfinite(beta)):
+            raise ValueError(f"beta must be a finite, non-negative number, got {beta}.")
+        if not (observation_std > 0 and math.isfinite(observation_std)):
+            raise ValueError(f"observation_std must be positive and finite, got {observation_std}.")
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = int(decoder.inputs[0].shape[-1])

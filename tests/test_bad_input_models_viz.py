@@ -304,6 +304,8 @@ CASES = {
                            "ema_decay"),
     "GAN: r1_weight -1": (lambda m: gan.GAN(m.gan.generator, m.gan.discriminator, 4, r1_weight=-1.0), ValueError,
                           "r1_weight"),
+    "GAN: latent_dim unlike the generator's": (lambda m: gan.GAN(m.gan.generator, m.gan.discriminator, 5), ValueError,
+                                              "latent_dim=4"),
     "generator loss: unknown": (lambda m: gan.generator_loss("hinge"), ValueError, "generator loss"),
     "sample callback: num_grid 0": (lambda m: gan.SampleAndFIDCallback(num_grid=0), ValueError, "num_grid"),
     # vae
@@ -322,6 +324,9 @@ CASES = {
     "decoder builder: 3 widths": (lambda m: vae.build_decoder(2, (8, 8, 8)), ValueError, "exactly 2 widths"),
     "decoder builder: width 0": (lambda m: vae.build_decoder(2, (8, 0)), ValueError, "filters"),
     "VAE: beta -1": (lambda m: vae.VAE(m.vae.encoder, m.vae.decoder, beta=-1.0), ValueError, "beta"),
+    "VAE: infinite beta": (lambda m: vae.VAE(m.vae.encoder, m.vae.decoder, beta=INF), ValueError, "beta"),
+    "VAE: infinite observation_std": (lambda m: vae.VAE(m.vae.encoder, m.vae.decoder, observation_std=INF),
+                                      ValueError, "observation_std"),
     "VAE: unknown likelihood": (lambda m: vae.VAE(m.vae.encoder, m.vae.decoder, likelihood="poisson"), ValueError,
                                 "likelihood"),
     "importance weighting: 0 samples": (lambda m: vae.importance_weighted_log_likelihood(m.vae, images(),
