@@ -433,7 +433,7 @@ CASES = {
     "image_grid: titles as one string": (lambda m: viz.image_grid(images(), titles="abcd"), ValueError, "titles"),
     "image_grid: 2 channels": (lambda m: viz.image_grid(images(channels=2)), ValueError, r"1 \(grey\) or 3 \(RGB\)"),
     "image_grid: channels first": (lambda m: viz.image_grid(np.moveaxis(images(), -1, 1)), ValueError,
-                                   "channels first"),
+                                   r"np\.moveaxis\(images, 1, -1\)"),
     "image_grid: 5,000 images": (lambda m: viz.image_grid(np.zeros((5000, 2, 2, 1))), ValueError, "at most 400"),
     "image_grid: cell_inches 0": (lambda m: viz.image_grid(images(), cell_inches=0), ValueError, "cell_inches"),
     "compare_images: num_images 0": (lambda m: viz.compare_images({"a": images()}, num_images=0), ValueError,
@@ -488,7 +488,7 @@ def test_figures_refuse_images_that_are_neither_grey_nor_rgb(channels):
     batch = np.zeros((2, 5, 5, channels), np.float32)
     for draw in (lambda: viz.image_grid(batch), lambda: viz.compare_images({"a": batch}),
                  lambda: viz.class_grid(batch, np.zeros(2, int), ["a"])):
-        with pytest.raises(ValueError, match="1 \\(grey\\) or 3 \\(RGB\\) channels"):
+        with pytest.raises(ValueError, match=r"channel(s|\(s\))? in the last axis"):
             draw()
 
 
