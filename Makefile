@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	  $(BIN)/python -m pip install --quiet -r requirements-lock.txt && \
 	  $(BIN)/python -m pip install --quiet --no-deps -e . ; \
 	else \
-	  $(BIN)/python -m pip install --quiet -e ".[dev]" ; \
+	  $(BIN)/python -m pip install --quiet -e ".[tensorflow,dev]" ; \
 	fi
 	touch $@
 
@@ -92,7 +92,7 @@ golden: setup
 lock:
 	rm -rf build/lockvenv && $(PYTHON) -m venv build/lockvenv
 	build/lockvenv/bin/python -m pip install --quiet --upgrade pip
-	build/lockvenv/bin/python -m pip install --quiet ".[dev]"
+	build/lockvenv/bin/python -m pip install --quiet ".[tensorflow,dev]"
 	(sed -n '1,2p' requirements-lock.txt; build/lockvenv/bin/python -m pip freeze --exclude course_lib --exclude pip) > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt
 
