@@ -77,9 +77,14 @@ def repository_url() -> str:
     return match.group(1)
 
 
-def badge(notebook_name: str, repository: str) -> str:
+def colab_url(notebook_name: str, repository: str) -> str:
+    """Where Colab opens ``notebooks/<notebook_name>`` of the repository's main branch."""
     owner_and_name = repository.removeprefix("https://github.com/").rstrip("/")
-    target = f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook_name}"
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook_name}"
+
+
+def badge(notebook_name: str, repository: str) -> str:
+    target = colab_url(notebook_name, repository)
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target}) · {GLOSSARY_LINK}"
 
 

@@ -199,7 +199,15 @@ def test_rendered_course_links_notebooks_and_glossary(tmp_path):
     assert "Kullback-Leibler" in glossary and "证据下界" in glossary
     page = (tmp_path / "html" / f"{NOTEBOOKS[0].stem}.html").read_text()
     assert 'href="glossary.html"' in page and 'glossary.md"' not in page
-    assert not re.search(r'href="(?!https?:)[^"]*\d\d_[a-z0-9_]+\.ipynb', page)  # links between pages stay in the site
+    # links between pages stay in the site; the download link is the one link to a notebook file
+    download = f'<a class="course-download" download="" href="notebooks/{NOTEBOOKS[0].name}">'  # as nbconvert writes it
+    assert download in page and (tmp_path / "html" / "notebooks" / NOTEBOOKS[0].name).read_text() == NOTEBOOKS[0].read_text()
+    assert not re.search(r'href="(?!https?:)[^"]*\d\d_[a-z0-9_]+\.ipynb', page.replace(download, ""))
+    # the sidebar names every lesson rendered, the page links to the next one and opens in Colab
+    assert all(f'href="{path.stem}.html"' in page for path in NOTEBOOKS[:2])
+    assert f'class="course-next" href="{NOTEBOOKS[1].stem}.html"' in page
+    assert f"colab.research.google.com/github/" in page and "colab-badge.svg" not in page
+    assert 'id="course-search-input"' in page and (tmp_path / "html" / "search_index.js").exists()
 
 
 def test_installing_the_course_never_installs_tensorflow_over_another_build():
