@@ -106,11 +106,11 @@ class _SectionReader(html.parser.HTMLParser):
         self.sections: list[dict] = []
         self._markdown_depth = 0  # >0 inside a rendered Markdown cell
         self._heading: list[str] | None = None
-        self._skip = 0  # inside <pre>, <code>, <script>, <style>
+        self._skip = 0  # inside <pre>, <script>, <style> (code cells and outputs are not searched)
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        if tag in ("pre", "code", "script", "style"):
+        if tag in ("pre", "script", "style"):
             self._skip += 1
         if tag == "div":
             if self._markdown_depth:
@@ -124,7 +124,7 @@ class _SectionReader(html.parser.HTMLParser):
             self._skip += 1
 
     def handle_endtag(self, tag):
-        if tag in ("pre", "code", "script", "style") and self._skip:
+        if tag in ("pre", "script", "style") and self._skip:
             self._skip -= 1
         if tag == "a" and self._heading is not None and self._skip:
             self._skip -= 1
@@ -191,7 +191,7 @@ def run_time(timing: dict, assignments: list[str]) -> str:
         ran += f" at the {html.escape(timing['budget'])} budget in {timing['seconds']:.0f} s"
     if assignments:
         ran += " (papermill set " + ", ".join(f"<code>{html.escape(item)}</code>" for item in assignments) + ")"
-    return ran if timing or assignments else "Not executed by the course's run"
+    return ran if timing or assignments else "Run time not recorded"
 
 
 def page_header(lesson, timing: dict, numbers: list[dict], assignments: list[str], repository: str) -> str:
