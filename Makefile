@@ -3,6 +3,7 @@
 #   make test     set up, run the unit tests, then execute every notebook at the smoke budget
 #   make lab      set up and start JupyterLab on the notebooks
 #   make check-html  (maintainers) open the rendered course in headless Chromium and check every page
+#   make versions    (maintainers) run notebooks 00, 03, 07 on the oldest and newest TensorFlow/Keras
 # Everything installs into .venv/ from the package registries; nothing else is touched.
 
 PYTHON ?= python3
@@ -10,6 +11,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUDGET ?= cpu
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# MathJax typesets the rendered course's formulas from the site's own folder (no network when reading)
+MATHJAX_VERSION := 3.2.2
+MATHJAX := build/mathjax/package/es5/tex-svg-full.js
 
 # TensorFlow's start-up banners would otherwise land in cell outputs (and break nbval).
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -18,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # training checkpoints of notebook runs stay inside the checkout (make clean removes them)
 export COURSE_WORKDIR ?= $(CURDIR)/build/work
 
-.PHONY: setup course test lab check-html fashion-mnist lock strip golden clean
+.PHONY: setup course test lab check-html versions fashion-mnist lock strip golden clean
 
 # Python 3.11+ installs the exact versions CI uses; 3.10 the ranges from pyproject.toml.
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
@@ -29,7 +33,7 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	  $(BIN)/python -m pip install --quiet -r requirements-lock.txt && \
 	  $(BIN)/python -m pip install --quiet --no-deps -e . ; \
 	else \
-	  $(BIN)/python -m pip install --quiet -e ".[dev]" ; \
+	  $(BIN)/python -m pip install --quiet -e ".[tensorflow,dev]" ; \
 	fi
 	touch $@
 
@@ -55,10 +59,18 @@ data/external/fashion-mnist/.complete:
 	  echo "Fashion-MNIST: Debian's package is not available here; the course will use the Keras cache or download."; \
 	fi
 
-course: setup
+course: setup $(MATHJAX)
 	$(BIN)/python scripts/run_notebooks.py --budget $(BUDGET) --output build/$(BUDGET) $(NOTEBOOKS)
-	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html
+	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html --mathjax $(MATHJAX)
 	@echo "Open build/html/index.html in a browser."
+
+# MathJax 3 from the npm registry (npm verifies the package's integrity), unpacked into build/.
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "The rendered course typesets its formulas with MathJax from the npm registry: install npm (apt-get install npm, or Node.js), then run make course again."; exit 1; }
+	rm -rf build/mathjax && mkdir -p build/mathjax
+	cd build/mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
+	  tar -xzf mathjax-$(MATHJAX_VERSION).tgz package/es5/tex-svg-full.js package/LICENSE
+	touch $@
 
 # oneDNN's CPU kernels make convolutional training 1.5-1.8x faster, but TensorFlow warns that
 # they change round-off (other computation orders), so only the nbval-compared test run turns them off.
@@ -73,11 +85,19 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 # Maintainers, after `make course`: open every page of build/html in headless Chromium and check
-# that it loads, its images load, its figures match build/$(BUDGET)'s notebooks, no cell shows an
-# error and every link resolves. Needs Debian's Chromium (not a Python package; CI has none).
+# that it loads, its images load, its figures and formulas match build/$(BUDGET)'s notebooks, every
+# formula is typeset (no raw TeX), nothing comes from the web, no cell shows an error, the search
+# finds a page and every link resolves; screenshots (desktop and phone) go to build/screenshots.
+# Needs Debian's Chromium (not a Python package; CI has none).
 check-html: $(VENV)/.installed
 	@test -x /usr/bin/chromium || { echo "make check-html needs Debian's Chromium: sudo apt-get install chromium"; exit 1; }
-	$(BIN)/python scripts/check_rendered_course.py --html build/html --executed build/$(BUDGET)
+	$(BIN)/python scripts/check_rendered_course.py --html build/html --executed build/$(BUDGET) --screenshots build/screenshots
+
+# Maintainers: install the course the way a notebook's setup cell does into fresh environments
+# holding the oldest TensorFlow/Keras pair that pyproject.toml allows (as tensorflow-cpu) and the
+# newest the registry serves, and run notebooks 00, 03 and 07 at smoke on each (build/versions/).
+versions: $(VENV)/.installed
+	$(BIN)/python scripts/check_versions.py
 
 # Keep only the outputs of golden cells (tag nbval-check-output) in the committed notebooks.
 strip: $(VENV)/.installed
@@ -92,7 +112,7 @@ golden: setup
 lock:
 	rm -rf build/lockvenv && $(PYTHON) -m venv build/lockvenv
 	build/lockvenv/bin/python -m pip install --quiet --upgrade pip
-	build/lockvenv/bin/python -m pip install --quiet ".[dev]"
+	build/lockvenv/bin/python -m pip install --quiet ".[tensorflow,dev]"
 	(sed -n '1,2p' requirements-lock.txt; build/lockvenv/bin/python -m pip freeze --exclude course_lib --exclude pip) > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt
 
