@@ -11,9 +11,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUDGET ?= cpu
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# MathJax typesets the rendered course's formulas from the site's own folder (no network when reading)
-MATHJAX_VERSION := 3.2.2
-MATHJAX := build/mathjax/package/es5/tex-svg-full.js
 
 # TensorFlow's start-up banners would otherwise land in cell outputs (and break nbval).
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -59,18 +56,10 @@ data/external/fashion-mnist/.complete:
 	  echo "Fashion-MNIST: Debian's package is not available here; the course will use the Keras cache or download."; \
 	fi
 
-course: setup $(MATHJAX)
+course: setup
 	$(BIN)/python scripts/run_notebooks.py --budget $(BUDGET) --output build/$(BUDGET) $(NOTEBOOKS)
-	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html --mathjax $(MATHJAX)
+	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html
 	@echo "Open build/html/index.html in a browser."
-
-# MathJax 3 from the npm registry (npm verifies the package's integrity), unpacked into build/.
-$(MATHJAX):
-	@command -v npm >/dev/null || { echo "The rendered course typesets its formulas with MathJax from the npm registry: install npm (apt-get install npm, or Node.js), then run make course again."; exit 1; }
-	rm -rf build/mathjax && mkdir -p build/mathjax
-	cd build/mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
-	  tar -xzf mathjax-$(MATHJAX_VERSION).tgz package/es5/tex-svg-full.js package/LICENSE
-	touch $@
 
 # oneDNN's CPU kernels make convolutional training 1.5-1.8x faster, but TensorFlow warns that
 # they change round-off (other computation orders), so only the nbval-compared test run turns them off.

@@ -1,7 +1,6 @@
 """Render executed notebooks into the course site: a sidebar, search and typeset formulas, offline.
 
-    python scripts/render_course.py --executed build/cpu --output build/html \
-        --mathjax build/mathjax/package/es5/tex-svg-full.js
+    python scripts/render_course.py --executed build/cpu --output build/html
 
 Each executed notebook becomes ``<name>.html`` through nbconvert's lab rendering inside the
 course's template (``scripts/site/templates/course``): a sidebar with the syllabus
@@ -14,8 +13,9 @@ pages. ``index.html`` lists the syllabus with run times and headline numbers; th
 (``notebooks/glossary.md``) becomes ``glossary.html``.
 
 Nothing on a page comes from the web, so the site reads the same on a closed machine: the
-formulas are typeset by MathJax 3 from the npm package ``mathjax`` (``make course`` fetches it
-into build/mathjax/; ``--mathjax`` names its ``tex-svg-full.js``), the Colab badge is drawn by
+formulas are typeset by MathJax 3, copied from the PyPI package ``django-static-mathjax`` (a
+development dependency: it holds MathJax's files and nothing else; ``--mathjax`` names another
+``tex-svg-full.js``), the Colab badge is drawn by
 the stylesheet instead of loaded as an image, and papermill's injected parameters cell is left
 out (the header says what papermill set).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import html
 import html.parser
+import importlib.util
 import json
 import pathlib
 import re
@@ -47,7 +48,18 @@ NOTEBOOK_LINK = re.compile(r'href="(?:\.\./notebooks/|\./)?(\d\d_[a-z0-9_]+|glos
 REMOTE_COLAB_BADGE = re.compile(r'<img\s[^>]*src="https://colab\.research\.google\.com/assets/colab-badge\.svg"[^>]*>')
 GLOSSARY = ROOT / "notebooks" / "glossary.md"
 SITE = ROOT / "scripts" / "site"
-DEFAULT_MATHJAX = ROOT / "build" / "mathjax" / "package" / "es5" / "tex-svg-full.js"
+
+
+def installed_mathjax() -> pathlib.Path | None:
+    """MathJax 3's ``es5/tex-svg-full.js`` from the installed package django-static-mathjax, or None."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5" / "tex-svg-full.js"
+    return path if path.is_file() else None
+
+
+DEFAULT_MATHJAX = installed_mathjax()
 COURSE_TITLE = "Deep Learning for Image Generation and Restoration"
 INJECTED_TAG = "injected-parameters"
 
@@ -307,10 +319,11 @@ def main(argv=None) -> int:
     parser.add_argument("--executed", type=pathlib.Path, required=True)
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--mathjax", type=pathlib.Path, default=DEFAULT_MATHJAX,
-                        help="MathJax 3's es5/tex-svg-full.js from the npm package mathjax (make course fetches it)")
+                        help="MathJax 3's es5/tex-svg-full.js (default: from the package django-static-mathjax)")
     args = parser.parse_args(argv)
-    if not args.mathjax.is_file():
-        raise SystemExit(f"No MathJax at {args.mathjax}: `make course` fetches it (npm pack mathjax@3), "
+    if args.mathjax is None or not args.mathjax.is_file():
+        raise SystemExit(f"No MathJax at {args.mathjax}: install the course's development dependencies "
+                         "(`make setup` does; the package is django-static-mathjax), "
                          "or pass --mathjax with the path of MathJax 3's es5/tex-svg-full.js.")
     return render(args.executed, args.output, args.mathjax)
 
