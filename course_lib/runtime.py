@@ -36,9 +36,9 @@ BUDGETS = {
     "smoke": Budget("smoke", "CI check: tiny data and a few steps, to prove every cell runs",
                     "under 1 minute per notebook"),
     "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-digit split, "
-                  "training measured in minutes", "under 3 minutes per notebook with the shipped weights"),
+                  "training measured in minutes", "at most about 4 minutes per notebook with the shipped weights"),
     "gpu": Budget("gpu", "Colab or a workstation GPU: longer training and larger samples",
-                  "under 3 minutes per notebook with the shipped weights"),
+                  "a few minutes per notebook with the shipped weights"),
 }
 
 
