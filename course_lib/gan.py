@@ -399,7 +399,7 @@ def train_dcgan(config: DCGANConfig, images, *, model: GAN | None = None, callba
         raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
     if model is None:
         with training.distribution_scope(strategy):
-            model = build_dcgan(config)
+            model = build_dcgan(training.build_config(config, strategy))
     history = training.resumable_fit(model, images, epochs=config.epochs, batch_size=config.batch_size,
                                      config={**dataclasses.asdict(config), "num_images": len(images)},
                                      seed=config.seed, workdir=workdir, name="dcgan", max_seconds=config.max_seconds,

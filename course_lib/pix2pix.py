@@ -330,7 +330,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
                 raise ValueError(f"init_from must be {MSE_UNET_NAME!r} or None, got {config.init_from!r}.")
             generator, _ = mse_unet()
         with training.distribution_scope(strategy):
-            model = build_pix2pix(config, generator)
+            model = build_pix2pix(training.build_config(config, strategy), generator)
     if model.generator.input_shape[1:] != clean_images.shape[1:3] + (clean_images.shape[3] + 1,):
         raise ValueError(f"clean_images of shape {clean_images.shape[1:]} do not fit the generator's input "
                          f"{model.generator.input_shape[1:]} (image channels + mask).")

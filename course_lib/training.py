@@ -255,9 +255,9 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     first_epoch = min(state["epoch"], epochs)
     history = state["history"]
     limit = TimeLimit(max_seconds, clock=clock, already_trained=state["training_seconds"])
+    with model.distribute_strategy.scope():  # before fit(): an XLA-compiled step cannot create variables
+        _build_optimizers(model)
     if first_epoch > 0:
-        with model.distribute_strategy.scope():
-            _build_optimizers(model)
         model.load_weights(checkpoint.weights_path)
         checkpoint.restore_rng(model)
         print(f"Resuming {run_dir.name} from its checkpoint after epoch {first_epoch} of {epochs}.")
@@ -474,3 +474,15 @@ def distribution_scope(strategy=None):
         raise TypeError(f"strategy must be a tf.distribute.Strategy (runtime.pick_strategy()) or None, "
                         f"got {type(strategy).__name__}.")
     return strategy.scope()
+
+
+def build_config(config, strategy=None):
+    """``config`` as a model should be built under ``strategy``: with ``jit_compile`` off when the
+    strategy has several replicas, since an XLA-compiled step cannot use a variable that a
+    ``MirroredStrategy`` keeps on another device (the random-generator states); unchanged otherwise.
+    The run folder stays keyed by ``config`` itself: XLA changes the speed, not the result.
+    """
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    if replicas > 1 and getattr(config, "jit_compile", False):
+        return dataclasses.replace(config, jit_compile=False)
+    return config

@@ -429,3 +429,53 @@ def test_every_loader_refuses_a_half_installed_model_instead_of_training(data_co
 def test_every_loader_refuses_a_string_flag(name):
     with pytest.raises(TypeError, match="retrain must be True or False"):
         shipped_loaders()[name](name, retrain="no")
+
+
+# ------------------------------------------------------------------ one argument for several devices
+
+STRATEGY_SCRIPT = textwrap.dedent("""
+    import os, sys, tempfile
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from course_lib import evaluator, gan, runtime, vae
+    from course_lib import learned_restoration as lr
+
+    mirrored = runtime.pick_strategy(devices=["/cpu:0", "/cpu:1"], verbose=False)
+    images = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    labels = np.arange(64) % 10
+
+    def mirrored_variables(model):
+        return all(isinstance(weight.value, tf.distribute.DistributedValues) for weight in model.weights)
+
+    # a deterministic model (no dropout, noise or batch statistics): one step on two replicas, each
+    # with half the batch, must reach the weights of one step on one device with the whole batch
+    config = lr.LearnedRestorerConfig("dncnn", "noise_0.3", depth=3, filters=4, epochs=1, batch_size=32, seed=2)
+    one_device, _ = lr.train_learned_restorer(config, images[:32], workdir=tempfile.mkdtemp(), verbose=0)
+    two_devices, history = lr.train_learned_restorer(config, images[:32], workdir=tempfile.mkdtemp(), verbose=0,
+                                                     strategy=mirrored)
+    assert mirrored_variables(two_devices) and not mirrored_variables(one_device)
+    for expected, actual in zip(one_device.get_weights(), two_devices.get_weights()):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+    assert history.training_seconds > 0
+
+    small = dict(workdir=tempfile.mkdtemp(), verbose=0, strategy=mirrored)
+    model, _ = vae.train_vae(vae.VAEConfig(latent_dim=2, encoder_filters=(4, 8), decoder_filters=(8, 4),
+                                           batch_size=32, epochs=1), images, **small)
+    assert mirrored_variables(model.encoder) and mirrored_variables(model.decoder)
+    model, _ = gan.train_dcgan(gan.DCGANConfig(latent_dim=8, generator_filters=(8, 4), discriminator_filters=(4, 8),
+                                               batch_size=32, epochs=1), images, **small)
+    assert mirrored_variables(model.generator) and mirrored_variables(model.discriminator)
+    model, _ = evaluator.train_evaluator(evaluator.EvaluatorConfig(filters=(4, 4), feature_dim=8, epochs=1,
+                                                                   batch_size=32), images, labels, **small)
+    assert mirrored_variables(model)
+    print("STRATEGY-OK")
+""")
+
+
+def test_training_entry_points_take_a_strategy_and_build_their_model_under_it():
+    result = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert "STRATEGY-OK" in result.stdout, result.stderr[-3000:]
