@@ -90,10 +90,20 @@ def test_a_classical_row_is_measured_and_beats_the_damaged_input():
     assert set(row.measured) >= {"psnr", "ms_per_image"}
 
 
-def test_milliseconds_per_image_times_the_call_per_item():
+def test_milliseconds_per_image_is_the_best_timed_call_per_item_after_a_warm_up(monkeypatch):
+    import types
+
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(decisions, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    durations = iter([9.0, 0.3, 0.1, 0.2])  # seconds: the warm-up (tracing) is slowest, then three timed calls
     calls = []
-    assert decisions.milliseconds_per_image(lambda batch: calls.append(len(batch)), [0] * 4, repeats=2) >= 0
-    assert calls == [4, 4, 4]  # one warm-up, two timed
+
+    def function(batch):
+        calls.append(len(batch))
+        clock.now += next(durations)
+
+    assert decisions.milliseconds_per_image(function, [0] * 4, repeats=3) == pytest.approx(1000 * 0.1 / 4)
+    assert calls == [4, 4, 4, 4]  # one warm-up, three timed, each on the whole batch
     with pytest.raises(ValueError, match="at least one"):
         decisions.milliseconds_per_image(len, [])
 
