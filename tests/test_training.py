@@ -258,7 +258,7 @@ def test_every_training_entry_point_shares_one_shape():
     import inspect
 
     from course_lib import evaluator, gan, pix2pix, vae
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as rst
 
     for function in (evaluator.train_evaluator, gan.train_dcgan, vae.train_vae, rst.train_learned_restorer,
                      pix2pix.train_pix2pix):
@@ -394,7 +394,7 @@ def test_an_unknown_key_in_a_shipped_manifest_is_named(data_copy):
 
 def shipped_loaders():
     from course_lib import evaluator, gan, pix2pix, vae
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as rst
 
     return {"evaluator": evaluator.load_evaluator, "dcgan_mnist": gan.load_generator,
             "vae_mnist_latent2": vae.load_vae, "unet_blur": rst.load_learned_restorer,
