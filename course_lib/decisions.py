@@ -80,7 +80,8 @@ class DecisionRow:
     damaged_psnr: float | None = None       # the damaged input's PSNR: the bar
     negative_elbo: float | None = None      # nats per image, VAEs
     iw_nll: float | None = None             # importance-weighted NLL, k = 100, VAEs
-    training_seconds: float | None = None   # on 2 CPU cores (the cGAN: plus its U-Net start)
+    training_seconds: float | None = None   # on 2 CPU cores, inside epochs (the cGAN: plus its U-Net start;
+                                            # the VAEs' manifests predate that: wall time with checkpoints)
     ms_per_image: float | None = None
     parameters: int | None = None
     training_data: str = ""

@@ -384,12 +384,9 @@ def build_dcgan(config: DCGANConfig) -> GAN:
 
 def train_dcgan(config: DCGANConfig, images, *, model: GAN | None = None, callbacks=(), workdir=None,
                 verbose="auto", restart: bool = False, strategy=None):
-    """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
+    """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(gan, history)``.
 
-    Returns ``(gan, history)``. ``model``: a built GAN to train instead of a new one from
-    ``config``; ``strategy``: a ``tf.distribute`` strategy to build and train the new one under.
-    ``config.max_seconds`` stops training after that much training time;
-    ``history.training_seconds`` is the run's training time (``course_lib.training.TimeLimit``).
+    The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
     """
     from course_lib import training
     from course_lib._checks import as_image_batch

@@ -450,12 +450,9 @@ def main(argv=None) -> int:
     parser.add_argument("--train", nargs="+", choices=list(SHIPPED_RESTORERS), required=True,
                         help="train these shipped restorers and write data/pretrained/NAME.*")
     arguments = parser.parse_args(argv)
-    from course_lib import runtime
+    from course_lib import training
 
-    for name in arguments.train:
-        runtime.seed_everything(SHIPPED_RESTORERS[name].seed)
-        manifest = train_and_save(name)
-        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)
+    training.train_shipped(arguments.train, SHIPPED_RESTORERS, train_and_save)
     return 0
 
 

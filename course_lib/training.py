@@ -8,7 +8,12 @@ shuffled with a stateless permutation keyed by ``(seed, epoch)``, so a resumed r
 the batches an uninterrupted one would and ends with the same weights. Every family (the
 evaluator, the DCGAN, the VAEs, the learned restorers, the cGAN) trains through it, so every
 run measures its training time the same way (:class:`TimeLimit`: wall-clock time inside
-epochs) and stops after ``max_seconds`` of it.
+epochs) and stops after ``max_seconds`` of it. Every family's entry point has one shape,
+``train_<family>(config, images, ..., *, model=None, callbacks=(), workdir=None, verbose="auto",
+restart=False, strategy=None) -> (model, history)``: ``model`` is a built model to train
+instead of a new one from ``config``; ``strategy`` a ``tf.distribute`` strategy to build and
+train the new one under (:func:`distribution_scope`); ``config.max_seconds`` stops training
+after that much training time, and ``history.training_seconds`` is the run's training time.
 
 The shipped-model layer gives a notebook its model: :func:`has_shipped_weights` ("are there
 shipped weights?", with a clear error for a half-deleted install), :func:`read_manifest`,
@@ -295,8 +300,9 @@ def read_manifest(name: str) -> dict:
     ``command``, ``seed``, ``config`` and ``metrics`` of the right types.
 
     ``metrics["training_seconds"]`` is the training time on 2 CPU cores: time inside epochs as
-    :class:`TimeLimit` counts it (the two VAE manifests, measured before every family trained
-    through one :func:`resumable_fit`, recorded wall time with the per-epoch checkpoints).
+    :class:`TimeLimit` counts it (the evaluator's and the two VAEs' manifests, measured before
+    every family trained through one :func:`resumable_fit`, record wall time around the training
+    call, start-up and per-epoch checkpoints included).
     A missing manifest is a ``FileNotFoundError``; one that is not JSON, not an object, or lacks
     a field (a damaged install) is a ``ValueError`` naming the file and how to restore it.
     """
@@ -486,3 +492,15 @@ def build_config(config, strategy=None):
     if replicas > 1 and getattr(config, "jit_compile", False):
         return dataclasses.replace(config, jit_compile=False)
     return config
+
+
+def train_shipped(names, configs: dict, train_and_save) -> None:
+    """The ``--train NAME ...`` command line of a family with several shipped models: for each
+    name, seed everything with its configuration's seed, call ``train_and_save(name)`` and print
+    the manifest's metrics (without the per-epoch history)."""
+    from course_lib import runtime
+
+    for name in names:
+        runtime.seed_everything(configs[name].seed)
+        manifest = train_and_save(name)
+        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)

@@ -454,12 +454,9 @@ def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128) -> VAE:
 
 def train_vae(config: VAEConfig, images, *, model: VAE | None = None, callbacks=(), workdir=None,
               verbose="auto", restart: bool = False, strategy=None):
-    """Train a VAE on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
+    """Train a VAE on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(vae, history)``.
 
-    Returns ``(vae, history)``. ``model``: a built VAE to train instead of a new one from
-    ``config``; ``strategy``: a ``tf.distribute`` strategy to build and train the new one under.
-    ``config.max_seconds`` stops training after that much training time;
-    ``history.training_seconds`` is the run's training time (``course_lib.training.TimeLimit``).
+    The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
     Introduced in notebook 05_vae_mnist.
     """
     from course_lib import training
@@ -558,12 +555,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train the course VAEs and write data/pretrained/vae_mnist_*")
     parser.add_argument("--train", nargs="+", choices=sorted(SHIPPED_CONFIGS), required=True)
     args = parser.parse_args(argv)
-    from course_lib import runtime
+    from course_lib import training
 
-    for name in args.train:
-        runtime.seed_everything(SHIPPED_CONFIGS[name].seed)
-        manifest = train_and_save(name)
-        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)
+    training.train_shipped(args.train, SHIPPED_CONFIGS, train_and_save)
     return 0
 
 
