@@ -479,3 +479,11 @@ def test_training_entry_points_take_a_strategy_and_build_their_model_under_it():
     result = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
                             timeout=600)
     assert "STRATEGY-OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_a_data_folder_that_does_not_exist_is_named_before_any_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    trained = []
+    with pytest.raises(FileNotFoundError, match=r"nowhere does not exist.*COURSE_DATA_DIR"):
+        training.load_or_train("evaluator", tiny_model, trained.append)
+    assert trained == []
