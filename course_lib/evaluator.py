@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
 import_tensorflow()
@@ -177,7 +177,6 @@ def load_evaluator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     Introduced in notebook 01_images_tensors_and_cnns.
     """
     from course_lib import data, training
-    from course_lib._checks import one_of
 
     one_of(name, (PRETRAINED_NAME,), "shipped evaluator")
     config = training.shipped_config(name, EvaluatorConfig, EvaluatorConfig(), config=config, retrain=retrain)

@@ -494,7 +494,6 @@ def load_generator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     shipped MNIST training split. Introduced in notebook 03_dcgan_mnist.
     """
     from course_lib import training
-    from course_lib._checks import one_of
 
     one_of(name, (PRETRAINED_NAME,), "shipped DCGAN")
     config = training.shipped_config(name, DCGANConfig, DCGANConfig(), config=config, retrain=retrain)

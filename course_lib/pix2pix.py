@@ -38,7 +38,7 @@ import numpy as np
 
 from course_lib import degradations as deg
 from course_lib import learned_restoration as learned
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, one_of, positive_int
 from course_lib.benchmark import benchmark, format_table
 from course_lib.restorer import Restorer
 from course_lib.runtime import import_tensorflow
@@ -394,7 +394,6 @@ def load_pix2pix(name: str = SHIPPED_NAME, *, retrain: bool = False, config: Pix
     into) instead of a new one. ``manifest`` is None when it trained.
     """
     from course_lib import training
-    from course_lib._checks import one_of
 
     one_of(name, (SHIPPED_NAME,), "shipped cGAN")
     config = training.shipped_config(name, Pix2PixConfig, SHIPPED_CONFIG, config=config, retrain=retrain)
