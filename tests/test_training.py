@@ -440,7 +440,7 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from course_lib import evaluator, gan, runtime, vae
+    from course_lib import evaluator, gan, pix2pix, runtime, vae
     from course_lib import learned_restoration as lr
 
     mirrored = runtime.pick_strategy(devices=["/cpu:0", "/cpu:1"], verbose=False)
@@ -471,6 +471,9 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     model, _ = evaluator.train_evaluator(evaluator.EvaluatorConfig(filters=(4, 4), feature_dim=8, epochs=1,
                                                                    batch_size=32), images, labels, **small)
     assert mirrored_variables(model)
+    model, _ = pix2pix.train_pix2pix(pix2pix.Pix2PixConfig(filters=4, levels=2, discriminator_filters=(4, 8),
+                                                           batch_size=32, epochs=1, init_from=None), images, **small)
+    assert mirrored_variables(model.generator) and mirrored_variables(model.discriminator)
     print("STRATEGY-OK")
 """)
 
