@@ -472,6 +472,10 @@ def load_progress() -> dict:
     from course_lib import data, training
 
     manifest = training.read_manifest(PRETRAINED_NAME)
+    missing = [field for field in ("progress_file", "progress_sha256") if not isinstance(manifest.get(field), str)]
+    if missing:
+        raise ValueError(f"{training.pretrained_dir() / f'{PRETRAINED_NAME}.json'} is damaged: it lacks {missing}; "
+                         f"restore it with `git checkout -- data/pretrained/{PRETRAINED_NAME}.json`.")
     path = data.verify_sha256(training.pretrained_dir() / manifest["progress_file"], manifest["progress_sha256"],
                               f"Restore it with `git checkout data/pretrained/` or rerun `{manifest['command']}`.")
     with np.load(path, allow_pickle=False) as archive:

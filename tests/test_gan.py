@@ -221,6 +221,14 @@ def test_shipped_progress_is_checked_against_its_sha256(data_copy):
     flip_byte(data_copy / "pretrained" / "dcgan_mnist_progress.npz")
     with pytest.raises(ValueError, match="sha256"):
         gan.load_progress()
+    import json
+
+    manifest_path = data_copy / "pretrained" / "dcgan_mnist.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["progress_sha256"]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"dcgan_mnist\.json is damaged.*progress_sha256"):
+        gan.load_progress()
 
 
 # ------------------------------------------------------- speed and the design of the shipped run
