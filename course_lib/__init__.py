@@ -5,7 +5,8 @@ Modules (each opens with what it is for and which notebooks use it):
 
 - ``course_lib.data``: MNIST and Fashion-MNIST loading, offline first; ``tf.data`` pipelines.
 - ``course_lib.runtime``: seeds, device report, ``tf.distribute`` strategy, budgets.
-- ``course_lib.training``: resumable ``fit`` and load-or-train of shipped weights.
+- ``course_lib.training``: the one resumable, time-limited ``fit`` every model family trains
+  through, and the shipped-model layer (manifests, load-or-train).
 - ``course_lib.viz``: image grids, comparisons, training curves (figures, never ``plt.show``).
 - ``course_lib.exercises``: automatic checks of the learners' exercises.
 - ``course_lib.solutions``: the reference solutions those checks compare against.

@@ -4,7 +4,8 @@ A notebook's parameters cell names a budget (``"smoke"`` for CI, ``"cpu"`` for a
 ``"gpu"`` for Colab, or ``"auto"``: ``gpu`` when a GPU is present, else ``cpu``); the setup
 cell calls :func:`seed_everything`, prints :func:`device_report` and picks per-budget values
 with :func:`per_budget`. :func:`pick_strategy` returns the ``tf.distribute`` strategy that
-training helpers accept. Introduced in notebook 00_welcome_and_setup. TensorFlow is imported
+every training entry point takes as ``strategy=`` (it builds its model under the strategy's
+scope: ``course_lib.training.distribution_scope``). Introduced in notebook 00_welcome_and_setup. TensorFlow is imported
 inside the functions that need it, so ``import course_lib`` stays fast.
 """
 

@@ -18,7 +18,9 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def judge():
-    return evaluator.load_evaluator()
+    loaded, manifest = evaluator.load_evaluator()
+    assert loaded.manifest is manifest
+    return loaded
 
 
 def test_shipped_evaluator_reproduces_its_manifest_accuracy(judge, mnist):
@@ -86,8 +88,8 @@ def test_manifest_config_round_trips_to_the_default_configuration(judge):
 
 def test_one_real_training_epoch_through_resumable_fit(mnist, tmp_path):
     config = dataclasses.replace(evaluator.EvaluatorConfig(), filters=(4, 8), feature_dim=16, epochs=1, batch_size=64)
-    model = evaluator.build_evaluator(config)
-    history = evaluator.train_evaluator(model, config, mnist.x_train[:256], mnist.y_train[:256],
-                                        workdir=tmp_path, verbose=0)
-    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
+    built = evaluator.build_evaluator(config)
+    model, history = evaluator.train_evaluator(config, mnist.x_train[:256], mnist.y_train[:256], model=built,
+                                               workdir=tmp_path, verbose=0)
+    assert model is built and len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
     assert evaluator.Evaluator(model).features(mnist.x_test[:5]).shape == (5, 16)
