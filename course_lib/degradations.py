@@ -22,7 +22,7 @@ import re
 import numpy as np
 import scipy.ndimage
 
-from course_lib._checks import (as_image_batch, as_mask, non_negative_number, one_of,
+from course_lib._checks import (as_image_batch, as_mask, boolean, non_negative_number, one_of,
                                 positive_int, positive_number)
 from course_lib._checks import fraction as check_fraction
 from course_lib._checks import seed as check_seed
@@ -58,8 +58,6 @@ MAX_UPSAMPLING_FACTOR = 32
 MAX_STROKES = 50
 # A stroke may be at most this fraction of the shorter image side wide (7 pixels on a digit).
 MAX_STROKE_WIDTH_SHARE = 0.25
-# The name of a noise level keeps this many significant digits (``noise_0.3``).
-LEVEL_DIGITS = 6
 
 # restoration's hyper-parameter checks use this name
 _non_negative = non_negative_number
@@ -83,6 +81,7 @@ def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -
     """
     images = as_image_batch(images)
     sigma = non_negative_number(sigma, "sigma", maximum=MAX_NOISE_SIGMA)
+    clip = boolean(clip, "clip")
     generator = np.random.default_rng(check_seed(seed))
     noise = generator.standard_normal(images.shape).astype(np.float32)   # (N, H, W, C)
     noisy = images + np.float32(sigma) * noise                            # y = x + sigma n
@@ -354,6 +353,21 @@ class Damaged(collections.namedtuple("Damaged", ("images", "mask", "degradation"
         return super().__new__(cls, images, mask, degradation)
 
 
+def _level_text(level: float, percent: bool = False) -> str:
+    """The shortest decimal that names ``level`` exactly (as a percentage with ``percent``).
+
+    ``get_degradation`` reads it back to the same float: 0.3 -> ``"0.3"``, 0.07 as a percentage
+    -> ``"7"`` (not ``"7.000000000000001"``), 0.505 -> ``"50.5"``.
+    """
+    if not percent:
+        return np.format_float_positional(float(level), trim="-")
+    for digits in range(17):
+        text = np.format_float_positional(round(100 * float(level), digits), trim="-")
+        if float(text) / 100 == level:
+            return text
+    return np.format_float_positional(100 * float(level), trim="-")
+
+
 @dataclasses.dataclass(frozen=True)
 class Degradation:
     """A named degradation and its level; ``apply(images, seed)`` damages a batch.
@@ -405,14 +419,13 @@ class Degradation:
     def name(self) -> str:
         """The short name the benchmark and the notebooks use, e.g. ``"noise_0.3"``."""
         if self.kind == "noise":
-            return f"noise_{self.level:.{LEVEL_DIGITS}g}"
+            return f"noise_{_level_text(self.level)}"
         if self.kind in ("missing", "salt_pepper"):
-            return f"{self.kind}_{100 * self.level:.{LEVEL_DIGITS}g}"
+            return f"{self.kind}_{_level_text(self.level, percent=True)}"
         if self.kind == "hole":
             return f"hole_{int(self.level)}" + ("_random" if self.position == "random" else "")
         if self.kind == "blur":
-            return ("blur" if self.level == DEFAULT_BLUR_SIGMA
-                    else f"blur_{self.level:.{LEVEL_DIGITS}g}")
+            return "blur" if self.level == DEFAULT_BLUR_SIGMA else f"blur_{_level_text(self.level)}"
         if self.kind == "strokes":
             return f"strokes_{int(self.level)}"
         return f"down_{int(self.level)}"

@@ -233,8 +233,8 @@ def ssim(images, references, data_range: float = 1.0, window_size: int = 11,
     if gaussian and sigma < MIN_WINDOW_SIGMA:
         raise ValueError(f"sigma must be at least {MIN_WINDOW_SIGMA} pixels for a Gaussian "
                          f"window, got {sigma!r}.")
-    k1 = positive_number(k1, "k1")
-    k2 = positive_number(k2, "k2")
+    k1 = positive_number(k1, "k1", maximum=1.0)
+    k2 = positive_number(k2, "k2", maximum=1.0)
     one_of(reduction, REDUCTIONS, "reduction")
     height, width = images.shape[1], images.shape[2]
     if height < window_size or width < window_size:
