@@ -194,6 +194,7 @@ def keras_cache_dir() -> pathlib.Path:
 
 def load_full_mnist(download: bool = True) -> ImageDataset:
     """The full MNIST (60,000 / 10,000) from the Keras cache, downloading it if allowed."""
+    download = boolean(download, "download")
     path = keras_cache_dir() / "mnist.npz"
     if not path.exists():
         if not download:

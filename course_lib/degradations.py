@@ -148,6 +148,10 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
 
 def hole_corner(image_size: int, hole_size: int) -> int:
     """Top (= left) index of a centred square hole: ``(image_size - hole_size) // 2``."""
+    image_size = positive_int(image_size, "image_size")
+    hole_size = positive_int(hole_size, "hole_size")
+    if hole_size > image_size:
+        raise ValueError(f"hole_size must be at most image_size ({image_size}), got {hole_size}.")
     return (image_size - hole_size) // 2
 
 

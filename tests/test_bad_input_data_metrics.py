@@ -84,6 +84,7 @@ DEGRADATION_CASES = {
     "psf_sigma_huge": (lambda: deg.gaussian_psf(1e6), "at most 10"),
     "blur_sigma_huge_call": (lambda: deg.gaussian_blur(DIGITS, 1e6), "at most 10"),
     "upsample_factor_huge": (lambda: deg.upsample(DIGITS, 10 ** 4), "factor must be at most 32"),
+    "hole_corner_larger_than_image": (lambda: deg.hole_corner(28, 40), "hole_size must be at most image_size"),
     "upsample_unknown_method": (lambda: deg.upsample(DIGITS, 2, "lanczos"), "upsampling method"),
     "downsample_factor_float": (lambda: deg.downsample(DIGITS, 2.0), "factor"),
     "strokes_width_huge": (lambda: deg.draw_strokes(DIGITS, 1, width=10 ** 5), "width must be at most"),
@@ -154,6 +155,8 @@ DATA_CASES = {
                       "seed must be a non-negative integer", ValueError),
     "verbose_string": (lambda: data.load_dataset(source="subset", verbose="no"), "verbose must be True or False",
                        ValueError),
+    "full_mnist_download_string": (lambda: data.load_full_mnist(download="no"), "download must be True or False",
+                                   ValueError),
     "take_per_class_mismatched": (lambda: data.take_per_class(DIGITS, LABELS, 2),
                                   "images and labels must have the same length", ValueError),
     # issue 15 item 13: a pipeline that would yield nothing
