@@ -110,3 +110,10 @@ def test_accuracy_and_recognition_rate_refuse_bad_labels_with_one_message(judge,
     with pytest.raises(ValueError, match=message) as from_metrics:
         metrics.recognition_rate(judge.probabilities(images), labels)
     assert str(from_accuracy.value) == str(from_metrics.value)
+
+
+def test_course_data_dir_pointing_nowhere_stops_before_any_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="COURSE_DATA_DIR is set to .*not a folder"):
+        evaluator.load_evaluator()
+    assert "Training" not in capsys.readouterr().out
