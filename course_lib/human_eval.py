@@ -175,8 +175,9 @@ def scripted_votes(trials: Sequence[Trial], judge: Callable, seed: int = 0,
     generator = np.random.default_rng(check_seed(seed))
     left_images = np.stack([trial.left for trial in trials])        # (T, H, W, C)
     right_images = np.stack([trial.right for trial in trials])      # (T, H, W, C)
+    answer = judge(np.concatenate([left_images, right_images]))
     try:
-        scores = np.asarray(judge(np.concatenate([left_images, right_images])), dtype=np.float64)
+        scores = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"judge must return one number per image, got something that is not "
                          f"an array of numbers ({error}).") from error
