@@ -17,19 +17,34 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.gan`` / ``course_lib.gan_theory``: GAN losses, the DCGAN and its training, and the
   numerical checks of GAN theory on a 1-D grid.
 - ``course_lib.degradations``: noise, masks (1 = known pixel), blur, downsampling, named by level.
-- ``course_lib.restoration``: classical restorers, their tuning on validation digits, the learned
-  CNN restorers of notebook 07 (DnCNN, U-Net) and the benchmark.
+- ``course_lib.restorer``: the restorer contract every restoration method follows (notebooks 06-08).
+- ``course_lib.restoration``: the classical restorers of notebook 06 and their tuning on validation
+  digits (NumPy, SciPy, scikit-image and bm3d only).
+- ``course_lib.benchmark``: the restoration benchmark table (PSNR, SSIM, recognition, FID, time).
+- ``course_lib.learned_restoration``: the learned CNN restorers of notebook 07 (DnCNN, U-Net),
+  their training and their shipped weights.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 08 (PatchGAN, L1 + lambda * adversarial).
 - ``course_lib.decisions`` / ``course_lib.challenges``: notebook 10's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
 
-Importing the package does not import TensorFlow: submodules import it when they need it.
+Importing the package does not import TensorFlow: submodules import it when they need it. It
+does check that some TensorFlow is installed (``tensorflow``, ``tensorflow-cpu`` or any other
+build that provides the module), because installing the course never installs one over another:
+``pip install -e .`` keeps the TensorFlow you have, ``pip install -e ".[tensorflow]"`` adds one.
 """
 
+import importlib.util
+import sys
 import warnings
 
 __version__ = "0.4.0"
+
+if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
+    raise ImportError(
+        "course_lib needs TensorFlow 2.16.2 or newer, and none is installed in this Python "
+        "environment. Install it with the course, pip install -e \".[tensorflow]\", or on its own, "
+        "pip install tensorflow (tensorflow-cpu or another build of TensorFlow works too).")
 
 # Keras warns on every fit() with a tf.data pipeline that its default shuffle=True is ignored;
 # the course's pipelines shuffle themselves, so the warning only distracts.
