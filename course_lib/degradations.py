@@ -59,9 +59,6 @@ MAX_STROKES = 50
 # A stroke may be at most this fraction of the shorter image side wide (7 pixels on a digit).
 MAX_STROKE_WIDTH_SHARE = 0.25
 
-# restoration's hyper-parameter checks use this name
-_non_negative = non_negative_number
-
 
 # --------------------------------------------------------------------------------------------
 # Noise
