@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from course_lib._checks import as_image_batch, one_of, positive_int
+from course_lib._checks import as_image_batch, class_labels, one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
 import_tensorflow()
@@ -133,11 +133,14 @@ class Evaluator:
         return self.logits(images).argmax(axis=1)
 
     def accuracy(self, images, labels) -> float:
-        labels = np.asarray(labels)
-        predicted = self.predict_labels(images)
-        if labels.shape != predicted.shape:
-            raise ValueError(f"labels must have shape {predicted.shape}, got {labels.shape}.")
-        return float(np.mean(predicted == labels))
+        """Fraction of ``images`` whose predicted class is ``labels`` (integers in [0, 10)).
+
+        Labels are checked as :func:`course_lib.metrics.recognition_rate` checks them: strings,
+        floats and classes outside [0, 10) are errors, not an accuracy of 0.
+        """
+        images = self._check(images)
+        labels = class_labels(labels, self.model.output_shape[-1], num_samples=len(images))
+        return float(np.mean(self.predict_labels(images) == labels))
 
     # set-level scores -------------------------------------------------------------------------
     def fid(self, images_a, images_b) -> float:
