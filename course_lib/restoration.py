@@ -25,7 +25,7 @@ import scipy.ndimage
 import scipy.stats
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, non_negative_number, positive_int
 from course_lib.degradations import Damaged, Degradation
 from course_lib.restorer import Restorer, per_channel
 
@@ -98,7 +98,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
     """
     values = np.asarray(values, dtype=np.float64)
-    sigma = deg._non_negative(sigma, "sigma")
+    sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return values
     lower, upper = -values / sigma, (1.0 - values) / sigma
@@ -118,7 +118,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     correction of Foi (2009) for clipped noisy images.
     """
     estimates = np.asarray(estimates, dtype=np.float64)
-    sigma = deg._non_negative(sigma, "sigma")
+    sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return estimates.astype(np.float32)
     grid = np.linspace(0.0, 1.0, 2001)
