@@ -23,6 +23,7 @@ import numpy as np
 
 from course_lib import solutions
 from course_lib._checks import one_of
+from course_lib._checks import seed as check_seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,9 +135,7 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
     if isinstance(num_cases, bool) or not isinstance(num_cases, (int, np.integer)) or not 1 <= num_cases <= MAX_CASES:
         raise ValueError(f"num_cases must be an integer from 1 to {MAX_CASES}: \"passed\" on no case would "
                          f"check nothing; got {num_cases!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(None if seed is None else check_seed(seed))
     result = None
     for case in range(num_cases):
         arguments = exercise.fixed_cases[case] if case < len(exercise.fixed_cases) else exercise.make_case(rng)

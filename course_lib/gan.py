@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from course_lib import _config_checks as checks
-from course_lib._checks import one_of, positive_int
+from course_lib._checks import class_labels, one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -459,14 +459,7 @@ def class_histogram(labels, num_classes: int = 10) -> np.ndarray:
 
     ``labels``: a non-empty 1-D array of integer classes in [0, num_classes). Returns (num_classes,).
     """
-    num_classes = positive_int(num_classes, "num_classes")
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not len(labels) or labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a non-empty 1-D array of integer classes, got {labels.dtype} "
-                         f"of shape {labels.shape}.")
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"labels must lie in [0, {num_classes}) (num_classes={num_classes}), "
-                         f"got values in [{labels.min()}, {labels.max()}].")
+    labels = class_labels(labels, positive_int(num_classes, "num_classes"))
     return np.bincount(labels, minlength=num_classes) / len(labels)
 
 

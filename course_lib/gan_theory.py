@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib._checks import positive_int
+from course_lib._checks import seed as check_seed
 
 
 def _finite_number(value, name: str, *, positive: bool = False) -> float:
@@ -115,9 +116,7 @@ def ring_of_gaussians(num_samples: int, num_modes: int = 8, radius: float = 2.0,
     radius, std = _finite_number(radius, "radius", positive=True), _finite_number(std, "std")
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     angles = 2 * np.pi * rng.integers(0, num_modes, size=num_samples) / num_modes
     centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return (centres + std * rng.normal(size=(num_samples, 2))).astype(np.float32)

@@ -36,6 +36,7 @@ import numpy as np
 
 from course_lib import _config_checks as checks
 from course_lib._checks import as_image_batch, one_of, positive_int
+from course_lib._checks import seed as check_seed
 from course_lib.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -286,9 +287,7 @@ class VAE(keras.Model):
         """Samples z ~ N(0, I) decoded to [0, 1] images (pixel probabilities, not binary draws)."""
         if positive_int(num_samples, "num_samples") > MAX_SAMPLES:
             raise ValueError(f"num_samples must be at most {MAX_SAMPLES:,} per call, got {num_samples:,}.")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
+        z = np.random.default_rng(check_seed(seed)).standard_normal((num_samples, self.latent_dim))
         return self.decode(z.astype(np.float32))
 
     def _check_images(self, images) -> np.ndarray:
@@ -312,9 +311,8 @@ def binarize(images, seed: int = 0) -> np.ndarray:
     Already-binary images come back unchanged. Introduced in notebook 05_vae_mnist.
     """
     images = as_image_batch(images)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    return (np.random.default_rng(seed).random(images.shape, dtype=np.float32) < images).astype(np.float32)
+    draws = np.random.default_rng(check_seed(seed)).random(images.shape, dtype=np.float32)  # uniform in [0, 1)
+    return (draws < images).astype(np.float32)
 
 
 def _evaluation_targets(vae: VAE, images, seed: int) -> np.ndarray:

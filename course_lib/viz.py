@@ -16,6 +16,7 @@ from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import MaxNLocator
 
 from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import seed as check_seed
 
 MAX_PANELS = 400    # images in one figure: a 20 x 20 grid; more take minutes to draw and cannot be told apart
 MAX_COLUMNS = 100   # columns of one grid (90 inches wide at the default size)
@@ -112,9 +113,7 @@ def class_grid(images, labels, class_names, *, per_class: int = 8, seed: int = 0
     class_names = _names(class_names, "class_names")
     per_class = _count(per_class, "per_class", MAX_COLUMNS)
     _count(len(class_names) * per_class, "len(class_names) * per_class", MAX_PANELS)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     figure = Figure(figsize=(0.8 * per_class + 1.2, 0.8 * len(class_names) + (0.4 if title else 0)))
     axes = figure.subplots(len(class_names), per_class, squeeze=False)
     for row, name in enumerate(class_names):
