@@ -124,6 +124,56 @@ def class_balance_ratio(predicted_labels: np.ndarray, num_classes: int) -> float
     return float("inf") if counts.min() == 0 else float(counts.max() / counts.min())
 
 
+# The two exercises that change a model's training code (notebooks 03 and 05) have classes as
+# references. Each holds only the method the learner writes; the check mixes it into the
+# notebook's model (course_lib.gan.GAN, course_lib.vae.VAE), and its body imports Keras only
+# when it runs, so that importing the exercises never imports TensorFlow.
+
+class HingeGAN:
+    """GAN.train_step with the hinge loss (notebook 03, exercise 4); only the two losses change.
+
+    L_D = E_x[max(0, 1 - l(x))] + E_z[max(0, 1 + l(G(z)))]      L_G = -E_z[l(G(z))]
+    """
+
+    def train_step(self, real):
+        from keras import ops
+
+        from course_lib.runtime import import_tensorflow
+
+        tf = import_tensorflow()
+        if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
+            real = real[0]
+        if self.scale_images:
+            real = real * 2.0 - 1.0  # [0, 1] -> [-1, 1]
+        batch_size = ops.shape(real)[0]
+
+        # Discriminator: push real logits above 1 and fake ones below -1; past the margin, no gradient
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(noise, training=True)
+            real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
+            fake_logits = self.discriminator(self.packed(fake), training=True)
+            d_loss = ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits)) + r1
+        gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+
+        # Generator: raise the discriminator's logit on its samples (no margin)
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
+            g_loss = -ops.mean(generated_logits)
+        gradients = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+
+        self.update_moving_average()  # the generator's weights, averaged over training (ema_decay > 0)
+
+        self.discriminator_loss_tracker.update_state(d_loss)
+        self.generator_loss_tracker.update_state(g_loss)
+        self.real_score_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
+        self.fake_score_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration
 
 def centre_hole_mask(image_size: int, hole_size: int) -> np.ndarray:
@@ -186,6 +236,36 @@ def gaussian_quantile_grid(num_per_side: int) -> np.ndarray:
 def active_units(posterior_means: np.ndarray, threshold: float = 0.01) -> int:
     """How many latent dimensions the encoder uses: Var over images of E_q[z_j] above threshold."""
     return int(np.sum(posterior_means.var(axis=0) > threshold))
+
+
+class KLWarmupVAE:
+    """VAE.compute_loss with a KL warm-up (notebook 05, exercise 4): beta_t = beta * min(1, epoch / E).
+
+    The epoch e = floor(iterations / steps_per_epoch) counts from 0, so the first epoch trains on
+    the reconstruction alone; E is ``warmup_epochs``. The ``kl`` tracker keeps the unweighted KL.
+    """
+
+    def __init__(self, encoder, decoder, *, warmup_epochs=5, steps_per_epoch=250, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        self.warmup_epochs = warmup_epochs
+        self.steps_per_epoch = steps_per_epoch
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        from keras import ops
+
+        from course_lib.vae import gaussian_kl
+
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        epoch = ops.floor_divide(self.optimizer.iterations, self.steps_per_epoch)    # 0, 1, 2, ...
+        beta = self.beta * ops.minimum(1.0, ops.cast(epoch, "float32") / self.warmup_epochs)
+        reconstruction = -self.log_likelihood(y_pred["targets"], y_pred["logits"])  # (batch,)
+        kl = gaussian_kl(y_pred["mean"], y_pred["log_var"])                        # (batch,)
+        loss = ops.mean(reconstruction + beta * kl)                                # nats per image
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(ops.mean(reconstruction))
+        self.kl_tracker.update_state(ops.mean(kl))
+        return loss
 
 
 # ----------------------------------------------------------------- 07_cnn_restoration
