@@ -6,7 +6,7 @@ missing pixels, Gaussian blur, x2 and x4 downsampling) it damages the held-out d
 recognition rate of the frozen evaluator (and its ratio to the accuracy on the clean digits),
 FID of the restored set against the clean digits (with the floor: as many training digits
 against the held-out ones), and time per image. It prints one table
-(``course_lib.restoration.format_table``).
+(``course_lib.benchmark.format_table``).
 
     python benchmarks/restoration_benchmark.py                      # all 2,000 digits
     python benchmarks/restoration_benchmark.py --slow-images 300    # BM3D on the first 300 only
@@ -15,7 +15,7 @@ against the held-out ones), and time per image. It prints one table
 BM3D takes about 0.4 s per digit on one CPU core (40 minutes for three noise levels on 2,000
 digits), so ``--slow-images`` runs restorers marked ``slow`` on the first N digits; their rows
 say how many digits they saw. The shipped learned restorers of notebook 07
-(``restoration.shipped_restorers()``: the DnCNN on noise sigma 0.3, U-Nets on the hole, missing
+(``learned_restoration.shipped_restorers()``: the DnCNN on noise sigma 0.3, U-Nets on the hole, missing
 pixels, blur and x2 / x4 downsampling) and the conditional GAN of notebook 08
 (``pix2pix.shipped_restorers()``, on the hole) join the same list, each on the degradation it was
 trained for; ``--no-learned`` leaves them out.
@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from course_lib import data, pix2pix, restoration  # noqa: E402
+from course_lib import benchmark, data, learned_restoration, pix2pix, restoration  # noqa: E402
 from course_lib import degradations as deg  # noqa: E402
 from course_lib.evaluator import load_evaluator  # noqa: E402
 
@@ -54,17 +54,17 @@ def main(argv=None) -> int:
     clean, labels = dataset.x_test[:count], dataset.y_test[:count]
     restorers = restoration.classical_restorers(dataset.x_train)
     if not arguments.no_learned:
-        learned = restoration.shipped_restorers() + pix2pix.shipped_restorers()
+        learned = learned_restoration.shipped_restorers() + pix2pix.shipped_restorers()
         print(f"learned restorers: {', '.join(f'{r.name} ({r.handles[0]})' for r in learned) or 'none shipped'}")
         restorers += learned
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
           f"{len(dataset.x_test):,} held-out digits (slow restorers: "
           f"{arguments.slow_images or count} digits); parameters tuned on training digits only.\n")
-    print(restoration.TABLE_HEADER)
-    result = restoration.benchmark(restorers, clean, labels, degradations=arguments.degradations,
-                                   evaluator=load_evaluator(), reference_images=dataset.x_train,
-                                   seed=arguments.seed, slow_num_images=arguments.slow_images)
-    print("\n" + restoration.format_table(result))
+    print(benchmark.TABLE_HEADER)
+    result = benchmark.benchmark(restorers, clean, labels, degradations=arguments.degradations,
+                                 evaluator=load_evaluator(), reference_images=dataset.x_train,
+                                 seed=arguments.seed, slow_num_images=arguments.slow_images)
+    print("\n" + benchmark.format_table(result))
     print(f"\nBenchmark {result.seconds:.0f} s; whole script {time.perf_counter() - started:.0f} s.")
     return 0
 

@@ -9,7 +9,7 @@ quality against training-set size at a fixed number of updates), **compute cost*
 samples sit to the training set, read against held-out digits) and **interpretability**
 (:func:`latent_traversal` and :func:`kl_per_dimension` on a shipped VAE). The experiments train
 the inpainting U-Net of notebook 07 (``hole_12``, known pixels pasted back) through the course's
-one entry point, :func:`course_lib.restoration.train_learned_restorer`, so a run resumes like any
+one entry point, :func:`course_lib.learned_restoration.train_learned_restorer`, so a run resumes like any
 other. What it leaves out: statistics over many seeds (each curve is one seeded run; the notebook
 says so) and any model the notebooks 03-08 do not already teach.
 """
@@ -35,14 +35,14 @@ def challenge_config(filters: int = 16, epochs: int = 10, *, degradation: str = 
     """The inpainting U-Net the experiments train: notebook 07's, narrower, constant learning rate.
 
     Introduced in notebook 10_choosing_methods_and_challenges. Returns a
-    :class:`~course_lib.restoration.LearnedRestorerConfig`."""
+    :class:`~course_lib.learned_restoration.LearnedRestorerConfig`."""
     from course_lib import degradations as deg
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as learned
 
     paste_known = deg.get_degradation(degradation).has_mask
-    return rst.LearnedRestorerConfig("unet", degradation, filters=positive_int(filters, "filters"), levels=2,
-                                     epochs=positive_int(epochs, "epochs"), batch_size=BATCH_SIZE,
-                                     learning_rate=1e-3, paste_known=paste_known, seed=seed)
+    return learned.LearnedRestorerConfig("unet", degradation, filters=positive_int(filters, "filters"), levels=2,
+                                         epochs=positive_int(epochs, "epochs"), batch_size=BATCH_SIZE,
+                                         learning_rate=1e-3, paste_known=paste_known, seed=seed)
 
 
 def epochs_for_updates(num_images: int, updates: int, batch_size: int = BATCH_SIZE) -> int:
@@ -69,13 +69,13 @@ def train_for_updates(train_images, updates: int, *, filters: int = 16, degradat
     steps taken. Runs resume by configuration and *number* of images, not by the images
     themselves: give a run on other images of the same count (augmented copies) its own ``workdir``.
     """
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as learned
 
     train_images = as_image_batch(train_images, "train_images", channels=1)
     epochs = epochs_for_updates(len(train_images), updates)
     config = challenge_config(filters, epochs, degradation=degradation, seed=seed)
-    model, history = rst.train_learned_restorer(config, train_images, validation_images=validation_images,
-                                                workdir=workdir, verbose=verbose)
+    model, history = learned.train_learned_restorer(config, train_images, validation_images=validation_images,
+                                                    workdir=workdir, verbose=verbose)
     history.updates = epochs * (len(train_images) // BATCH_SIZE)
     return model, history, config
 
@@ -85,11 +85,11 @@ def restored_psnr(model, config, clean_images, *, seed: int = 0) -> float:
     ``config.degradation`` with ``seed`` (the benchmark's seed 0 by default). Introduced in notebook 10."""
     from course_lib import degradations as deg
     from course_lib import metrics
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as learned
 
     clean_images = as_image_batch(clean_images, "clean_images", channels=1)
     damaged = deg.get_degradation(config.degradation).apply(clean_images, seed=seed)
-    restored = rst.learned_restorer(model, config.architecture, (config.degradation,))(damaged)
+    restored = learned.learned_restorer(model, config.architecture, (config.degradation,))(damaged)
     return float(metrics.psnr(restored, clean_images))
 
 
@@ -171,7 +171,7 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
     as for real training (XLA step), warmed up on two steps (tracing and compilation excluded),
     then timed over ``steps`` steps on a fixed random batch: the median step.
     """
-    from course_lib import restoration as rst
+    from course_lib import learned_restoration as learned
 
     widths = [positive_int(width, "width") for width in widths]
     if not widths:
@@ -184,7 +184,7 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
     targets = rng.random((batch_size, 28, 28, 1)).astype(np.float32)
     points = []
     for width in widths:
-        model = rst.build_learned_restorer(challenge_config(width, degradation=degradation, seed=seed))
+        model = learned.build_learned_restorer(challenge_config(width, degradation=degradation, seed=seed))
         for _ in range(2):
             model.train_on_batch(inputs, targets)
         times = []

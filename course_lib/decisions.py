@@ -10,7 +10,7 @@ manifest in ``data/pretrained/<name>.json`` (:func:`manifest_row`), the file the
 re-reads the manifest and says whether a row still equals it. What cannot be in a manifest (time
 per image on *this* machine, the FID of VAE samples) is measured in the notebook and added with
 ``measured=``, and the table says which numbers were measured now. Classical rows
-(:func:`classical_rows`) run :func:`course_lib.restoration.benchmark` on a few hundred held-out
+(:func:`classical_rows`) run :func:`course_lib.benchmark.benchmark` on a few hundred held-out
 digits. What it leaves out: any ranking into one score: the table shows the trade-offs, and the
 notebook reads them.
 """
@@ -170,13 +170,14 @@ def classical_rows(clean_images, labels, train_images, *, degradations: Sequence
     """The best classical restorer (by PSNR) per task, measured now on ``clean_images``.
 
     Introduced in notebook 10_choosing_methods_and_challenges. Runs
-    :func:`course_lib.restoration.benchmark` with the tuned restorers of notebook 06 (the
+    :func:`course_lib.benchmark.benchmark` with the tuned restorers of notebook 06 (the
     candidates in :data:`CLASSICAL_CANDIDATES`) on the held-out digits given, damaged with
     ``seed`` as the benchmark does. FID is left out: at a few hundred images it is biased upward
     and would not compare with the learned rows' FID at 2,000 (notebook 09). ``train_images``
     gives the mean image for mean-image fill.
     """
     from course_lib import restoration as rst
+    from course_lib.benchmark import benchmark
 
     clean_images = as_image_batch(clean_images, "clean_images", channels=1)
     degradations = list(CLASSICAL_CANDIDATES) if degradations is None else list(degradations)
@@ -186,8 +187,8 @@ def classical_rows(clean_images, labels, train_images, *, degradations: Sequence
     rows = []
     for degradation in degradations:
         restorers = [_classical_restorer(method, train_images) for method in CLASSICAL_CANDIDATES[degradation]]
-        result = rst.benchmark([rst.damaged_input(), *restorers], clean_images, labels, degradations=[degradation],
-                               evaluator=evaluator, seed=seed, verbose=False)
+        result = benchmark([rst.damaged_input(), *restorers], clean_images, labels, degradations=[degradation],
+                           evaluator=evaluator, seed=seed, verbose=False)
         best = result.best(degradation)
         rows.append(DecisionRow(
             name=f"classical:{degradation}", method=f"{best.restorer} (classical)", task=TASK_OF_DEGRADATION[degradation],
@@ -195,7 +196,7 @@ def classical_rows(clean_images, labels, train_images, *, degradations: Sequence
             damaged_psnr=round(result.row(degradation, "damaged input").psnr, 2), training_seconds=0.0,
             ms_per_image=1000.0 * best.seconds_per_image, parameters=0,
             training_data="none (one parameter tuned on 200 validation digits)",
-            source=f"restoration.benchmark on {len(clean_images)} held-out digits, now",
+            source=f"benchmark.benchmark on {len(clean_images)} held-out digits, now",
             measured=("psnr", "ssim", "recognition", "damaged_psnr", "ms_per_image")))
     return rows
 

@@ -20,10 +20,10 @@ What is here: :func:`build_patch_discriminator`, the losses (:func:`l1_loss`,
 :class:`Pix2Pix` (a ``keras.Model`` whose ``train_step`` updates both players), the one training
 entry point :func:`train_pix2pix` (resumable through ``resumable_fit``, time-limited), the shipped
 generator ``pix2pix_hole_12`` (:func:`load_pix2pix`; ``python -m course_lib.pix2pix --train``
-reproduces it), a :class:`~course_lib.restoration.Restorer` for the benchmark
+reproduces it), a :class:`~course_lib.restorer.Restorer` for the benchmark
 (:func:`pix2pix_restorer`) and the lambda sweep of the perception-distortion trade-off
 (:func:`sweep_adversarial_weight`). The generator is the restoration U-Net of
-``course_lib.restoration`` and starts from the MSE U-Net's weights. Left out: random holes and
+``course_lib.learned_restoration`` and starts from the MSE U-Net's weights. Left out: random holes and
 free-form masks (the shipped model handles ``hole_12`` only), multi-scale discriminators and
 perceptual (feature) losses.
 """
@@ -37,8 +37,10 @@ from typing import Sequence
 import numpy as np
 
 from course_lib import degradations as deg
-from course_lib import restoration as rst
+from course_lib import learned_restoration as learned
 from course_lib._checks import as_image_batch, positive_int
+from course_lib.benchmark import benchmark, format_table
+from course_lib.restorer import Restorer
 from course_lib.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -151,7 +153,7 @@ def discriminator_inputs(conditioning, candidate):
     """Pair the damaged input with a candidate: (N, H, W, C + 1) and (N, H, W, C) -> (N, H, W, 2C + 1).
 
     ``conditioning`` is what the generator reads (damaged image and mask stacked, from
-    :func:`course_lib.restoration.model_inputs`); ``candidate`` is the clean image (real) or a
+    :func:`course_lib.learned_restoration.model_inputs`); ``candidate`` is the clean image (real) or a
     restoration (fake). The discriminator always sees both, so it judges a completion *of this
     damaged input*, not just any digit.
     """
@@ -274,11 +276,7 @@ def mse_unet(retrain: bool = False):
 
     Introduced in notebook 08_gan_restoration, where it is the baseline and the generator's start.
     """
-    loader = getattr(rst, "load_learned_restorer", None)
-    if loader is None:
-        raise FileNotFoundError("course_lib.restoration has no load_learned_restorer: the MSE U-Net "
-                                f"{MSE_UNET_NAME!r} of notebook 07 is not available in this version.")
-    return loader(MSE_UNET_NAME, retrain=retrain)
+    return learned.load_learned_restorer(MSE_UNET_NAME, retrain=retrain)
 
 
 def _weights_fingerprint(model) -> str:
@@ -310,7 +308,7 @@ def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None, *, mo
         generator = keras.models.clone_model(start)
         generator.set_weights(start.get_weights())
     else:
-        generator = rst.build_unet(config.filters, config.levels)
+        generator = learned.build_unet(config.filters, config.levels)
     height, width, channels_and_mask = generator.input_shape[1:]
     discriminator = build_discriminator(config.discriminator_filters, (height, width, channels_and_mask - 1))
     model = model_class(generator, discriminator, config.adversarial_weight, name="pix2pix")
@@ -352,7 +350,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
         raise ValueError(f"clean_images of shape {clean_images.shape[1:]} do not fit the generator's input "
                          f"{model.generator.input_shape[1:]} (image channels + mask).")
     damaged = degradation.apply(clean_images, seed=config.seed)
-    conditioning = rst.model_inputs(damaged, "unet")                  # (N, H, W, C + 1)
+    conditioning = learned.model_inputs(damaged, "unet")              # (N, H, W, C + 1)
     callbacks = list(callbacks)
     limit = gan.TimeLimit(config.max_seconds) if config.max_seconds else None
     if limit is not None:
@@ -369,8 +367,8 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
 
 # ------------------------------------------------------------------------------- restorer
 
-def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 500) -> rst.Restorer:
-    """Wrap a cGAN generator (a U-Net) as a :class:`~course_lib.restoration.Restorer` for ``benchmark``.
+def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 500) -> Restorer:
+    """Wrap a cGAN generator (a U-Net) as a :class:`~course_lib.restorer.Restorer` for ``benchmark``.
 
     Introduced in notebook 08_gan_restoration. It handles ``hole_12`` only (what it was trained
     on) and pastes the known pixels back, exactly as in training.
@@ -382,13 +380,13 @@ def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 
     batch_size = positive_int(batch_size, "batch_size")
 
     def restore(damaged: deg.Damaged) -> np.ndarray:
-        conditioning = rst.model_inputs(damaged, "unet")
+        conditioning = learned.model_inputs(damaged, "unet")
         outputs = [np.asarray(paste_known(generator(conditioning[start:start + batch_size], training=False),
                                           conditioning[start:start + batch_size]))
                    for start in range(0, len(conditioning), batch_size)]
         return np.concatenate(outputs)
 
-    return rst.Restorer(name, restore, HANDLES, "pix2pix-style cGAN: U-Net generator, PatchGAN discriminator")
+    return Restorer(name, restore, HANDLES, "pix2pix-style cGAN: U-Net generator, PatchGAN discriminator")
 
 
 # --------------------------------------------------------------------------- shipped weights
@@ -425,7 +423,7 @@ def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, ima
             else SHIPPED_CONFIG
 
     def build():
-        return rst.build_unet(config.filters, config.levels)
+        return learned.build_unet(config.filters, config.levels)
 
     def train(generator):
         from course_lib import data
@@ -442,9 +440,9 @@ def load_pix2pix(retrain: bool = False, config: Pix2PixConfig | None = None, ima
     return training.load_or_train(SHIPPED_NAME, build, train, retrain=retrain)
 
 
-def shipped_restorers() -> list[rst.Restorer]:
-    """The shipped cGAN as a one-element list of :class:`~course_lib.restoration.Restorer` (empty when
-    its weights are not shipped), ready to add to ``restoration.benchmark``. Introduced in notebook
+def shipped_restorers() -> list[Restorer]:
+    """The shipped cGAN as a one-element list of :class:`~course_lib.restorer.Restorer` (empty when
+    its weights are not shipped), ready to add to ``benchmark.benchmark``. Introduced in notebook
     08_gan_restoration."""
     from course_lib import training
 
@@ -474,7 +472,7 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
 
 def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, reference_images=None, seed: int = 0):
     """Benchmark rows of ``restorers`` on ``hole_12`` (PSNR, SSIM, recognition, FID): a :class:`BenchmarkResult`."""
-    return rst.benchmark(restorers, clean_images, labels, degradations=HANDLES, evaluator=evaluator,
+    return benchmark(restorers, clean_images, labels, degradations=HANDLES, evaluator=evaluator,
                          reference_images=reference_images, seed=seed, verbose=False)
 
 
@@ -507,7 +505,7 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
                                        restart=restart, model_class=model_class,
                                        build_discriminator=build_discriminator)
         restorer = pix2pix_restorer(model.generator, f"cGAN lambda={weight:g}")
-        row = rst.benchmark([restorer], test_images, test_labels, degradations=(config.degradation,),
+        row = benchmark([restorer], test_images, test_labels, degradations=(config.degradation,),
                             evaluator=evaluator, verbose=False).rows[0]
         damaged = deg.get_degradation(config.degradation).apply(test_images, seed=0)
         results.append({"adversarial_weight": weight, "psnr": row.psnr, "ssim": row.ssim,
@@ -536,7 +534,7 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
     seconds = time.perf_counter() - started
     restorers = [pix2pix_restorer(model.generator)]
     if start is not None:
-        restorers.append(rst.learned_restorer(start, "unet", HANDLES, name="U-Net (MSE)"))
+        restorers.append(learned.learned_restorer(start, "unet", HANDLES, name="U-Net (MSE)"))
     result = evaluate_restorers(restorers, mnist.x_test, mnist.y_test, evaluator=evaluator,
                                 reference_images=mnist.x_train)
     metrics = {"training_seconds": round(history.training_seconds or seconds, 1), "wall_seconds": round(seconds, 1),
@@ -553,7 +551,7 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
                         "grey_share_in_hole": round(grey_share(restorer(damaged), damaged.mask), 4)}
     if start_manifest is not None:
         metrics["start_weights_sha256"] = start_manifest["sha256"]
-    print(rst.format_table(result))
+    print(format_table(result))
     return training.save_pretrained(model.generator, SHIPPED_NAME, command="python -m course_lib.pix2pix --train",
                                     seed=config.seed, config=dataclasses.asdict(config), metrics=metrics)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from course_lib import challenges, decisions
-from course_lib import restoration as rst
+from course_lib import learned_restoration as learned
 from tests.conftest import ROOT
 
 
@@ -190,7 +190,7 @@ def test_a_latent_traversal_moves_one_coordinate_and_kl_reads_per_dimension():
 def test_wider_u_nets_have_more_parameters_and_the_count_is_the_builders():
     points = challenges.step_time_vs_width([4, 8], steps=1, batch_size=4)
     assert [point.filters for point in points] == [4, 8]
-    assert points[0].parameters == rst.build_unet(4, 2, paste_known=True).count_params()
+    assert points[0].parameters == learned.build_unet(4, 2, paste_known=True).count_params()
     assert points[1].parameters > 3 * points[0].parameters    # convolutions grow with width squared
     assert all(point.ms_per_step > 0 for point in points)
     with pytest.raises(ValueError, match="width must be a positive integer"):

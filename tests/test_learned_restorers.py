@@ -10,7 +10,8 @@ import pytest
 
 from course_lib import data
 from course_lib import degradations as deg
-from course_lib import restoration as rst
+from course_lib import learned_restoration as learned
+from course_lib import restoration
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def digits():
 def test_dncnn_returns_the_input_minus_its_predicted_noise():
     import keras
 
-    model = rst.build_dncnn(depth=4, filters=8)
+    model = learned.build_dncnn(depth=4, filters=8)
     noisy = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
     noise = keras.Model(model.input, model.get_layer("predicted_noise").output)(noisy)
     np.testing.assert_allclose(np.asarray(model(noisy)), noisy - np.asarray(noise), atol=1e-6)
@@ -29,56 +30,56 @@ def test_dncnn_returns_the_input_minus_its_predicted_noise():
 
 
 def test_unet_takes_image_and_mask_and_outputs_images_in_range():
-    model = rst.build_unet(filters=8, levels=2)
+    model = learned.build_unet(filters=8, levels=2)
     assert model.input_shape == (None, 28, 28, 2) and model.output_shape == (None, 28, 28, 1)
     output = np.asarray(model(np.random.default_rng(0).random((2, 28, 28, 2)).astype(np.float32)))
     assert output.min() >= 0 and output.max() <= 1
     with pytest.raises(ValueError, match="divisible by 2 \\*\\* levels = 8"):
-        rst.build_unet(levels=3)
+        learned.build_unet(levels=3)
 
 
 def test_model_inputs_stack_the_mask_and_enlarge_low_resolution_images(digits):
     hole = deg.get_degradation("hole_12").apply(digits[:4])
-    stacked = rst.model_inputs(hole, "unet")
+    stacked = learned.model_inputs(hole, "unet")
     assert stacked.shape == (4, 28, 28, 2)
     np.testing.assert_array_equal(stacked[..., 1:], hole.mask)
     noisy = deg.get_degradation("noise_0.3").apply(digits[:4])
-    np.testing.assert_array_equal(rst.model_inputs(noisy, "unet")[..., 1], 1.0)  # nothing missing
-    assert rst.model_inputs(deg.get_degradation("down_4").apply(digits[:4]), "dncnn").shape == (4, 28, 28, 1)
+    np.testing.assert_array_equal(learned.model_inputs(noisy, "unet")[..., 1], 1.0)  # nothing missing
+    assert learned.model_inputs(deg.get_degradation("down_4").apply(digits[:4]), "dncnn").shape == (4, 28, 28, 1)
 
 
 def test_bad_configs_raise_clear_errors():
     with pytest.raises(ValueError, match="architecture"):
-        rst.LearnedRestorerConfig(architecture="gan")
+        learned.LearnedRestorerConfig(architecture="gan")
     with pytest.raises(ValueError, match="Unknown degradation"):
-        rst.LearnedRestorerConfig(degradation="rain")
+        learned.LearnedRestorerConfig(degradation="rain")
     with pytest.raises(ValueError, match="depth must be at least 2"):
-        rst.LearnedRestorerConfig(depth=1)
+        learned.LearnedRestorerConfig(depth=1)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("architecture, degradation", [("dncnn", "noise_0.3"), ("unet", "hole_12")])
 def test_training_lowers_the_mse_and_resumes(architecture, degradation, digits, tmp_path):
-    config = rst.LearnedRestorerConfig(architecture=architecture, degradation=degradation, depth=3, filters=8,
+    config = learned.LearnedRestorerConfig(architecture=architecture, degradation=degradation, depth=3, filters=8,
                                        epochs=2, batch_size=32, seed=3)
-    model, history = rst.train_learned_restorer(config, digits, workdir=tmp_path, verbose=0)
+    model, history = learned.train_learned_restorer(config, digits, workdir=tmp_path, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and losses[1] < losses[0]
-    restorer = rst.learned_restorer(model, architecture, (degradation,), batch_size=25)
+    restorer = learned.learned_restorer(model, architecture, (degradation,), batch_size=25)
     damaged = deg.get_degradation(degradation).apply(digits[:64], seed=0)
     restored = restorer(damaged)  # batched prediction equals one call of the model, clipped
-    np.testing.assert_allclose(restored, np.clip(model(rst.model_inputs(damaged, architecture)), 0, 1), atol=1e-5)
+    np.testing.assert_allclose(restored, np.clip(model(learned.model_inputs(damaged, architecture)), 0, 1), atol=1e-5)
     with pytest.raises(ValueError, match="cannot restore"):
         restorer(deg.get_degradation("blur").apply(digits[:4]))
     longer = dataclasses.replace(config, epochs=3)
-    _, resumed = rst.train_learned_restorer(longer, digits, workdir=tmp_path, verbose=0)
+    _, resumed = learned.train_learned_restorer(longer, digits, workdir=tmp_path, verbose=0)
     assert resumed.history["loss"][:2] == losses and len(resumed.history["loss"]) == 3
 
 
 # ------------------------------------------------------------- pasting known pixels, configs
 
 def test_unet_that_pastes_known_pixels_returns_them_exactly():
-    model = rst.build_unet(filters=8, levels=2, paste_known=True)
+    model = learned.build_unet(filters=8, levels=2, paste_known=True)
     rng = np.random.default_rng(1)
     images = rng.random((3, 28, 28, 1)).astype(np.float32)
     mask = (rng.random((3, 28, 28, 1)) > 0.5).astype(np.float32)
@@ -91,38 +92,38 @@ def test_unet_that_pastes_known_pixels_returns_them_exactly():
 
 def test_paste_known_needs_a_unet_and_a_mask():
     with pytest.raises(ValueError, match="paste_known needs a U-Net and a degradation with a mask"):
-        rst.LearnedRestorerConfig(architecture="unet", degradation="blur", paste_known=True)
+        learned.LearnedRestorerConfig(architecture="unet", degradation="blur", paste_known=True)
     with pytest.raises(ValueError, match="paste_known"):
-        rst.LearnedRestorerConfig(architecture="dncnn", degradation="hole_12", paste_known=True)
+        learned.LearnedRestorerConfig(architecture="dncnn", degradation="hole_12", paste_known=True)
     with pytest.raises(ValueError, match="final_learning_rate"):
-        rst.LearnedRestorerConfig(final_learning_rate=0.0)
+        learned.LearnedRestorerConfig(final_learning_rate=0.0)
     with pytest.raises(ValueError, match="max_seconds"):
-        rst.LearnedRestorerConfig(max_seconds=-1.0)
+        learned.LearnedRestorerConfig(max_seconds=-1.0)
 
 
 def test_training_pairs_damage_each_digit_with_distinct_seeds_never_the_benchmarks(digits):
-    config = rst.LearnedRestorerConfig(degradation="noise_0.3", num_copies=3, seed=2)
-    seeds = rst.training_seeds(config)
+    config = learned.LearnedRestorerConfig(degradation="noise_0.3", num_copies=3, seed=2)
+    seeds = learned.training_seeds(config)
     assert len(set(seeds)) == 3 and 0 not in seeds
-    inputs, targets = rst.training_pairs(config, digits[:10])
+    inputs, targets = learned.training_pairs(config, digits[:10])
     assert inputs.shape == (30, 28, 28, 1) and targets.shape == (30, 28, 28, 1)
     np.testing.assert_array_equal(targets[10:20], digits[:10])
     assert not np.array_equal(inputs[:10], inputs[10:20])  # fresh noise on each copy
-    unet_inputs, _ = rst.training_pairs(rst.LearnedRestorerConfig("unet", "hole_12"), digits[:4])
+    unet_inputs, _ = learned.training_pairs(learned.LearnedRestorerConfig("unet", "hole_12"), digits[:4])
     assert unet_inputs.shape == (4, 28, 28, 2)
 
 
 # ------------------------------------------------------------- shipped restorers
 
-SHIPPED_ON_DISK = [name for name in rst.SHIPPED_RESTORERS if (data.data_dir() / "pretrained" / f"{name}.json").exists()]
+SHIPPED_ON_DISK = [name for name in learned.SHIPPED_RESTORERS if (data.data_dir() / "pretrained" / f"{name}.json").exists()]
 
 
 def test_unknown_shipped_restorer_names_the_choices():
     with pytest.raises(ValueError, match="unet_hole_12") as error:
-        rst.load_learned_restorer("unet_hole_99")
+        learned.load_learned_restorer("unet_hole_99")
     assert "dncnn_noise_0.3" in str(error.value)
     with pytest.raises(SystemExit):  # the command line refuses it too
-        rst.main(["--train", "unet_hole_99"])
+        learned.main(["--train", "unet_hole_99"])
 
 
 @pytest.mark.parametrize("name", SHIPPED_ON_DISK)
@@ -131,8 +132,8 @@ def test_shipped_restorer_matches_its_config_and_is_small(name):
 
     folder = data.data_dir() / "pretrained"
     manifest = json.loads((folder / f"{name}.json").read_text())
-    assert rst.learned_config_from_manifest(manifest) == rst.SHIPPED_RESTORERS[name]
-    assert manifest["command"] == f"python -m course_lib.restoration --train {name}"
+    assert learned.learned_config_from_manifest(manifest) == learned.SHIPPED_RESTORERS[name]
+    assert manifest["command"] == f"python -m course_lib.learned_restoration --train {name}"
     assert (folder / manifest["file"]).stat().st_size < 2_000_000
     assert manifest["metrics"]["training_seconds"] <= 300
 
@@ -143,11 +144,11 @@ def test_corrupted_shipped_restorer_is_refused(data_copy):
     if not SHIPPED_ON_DISK:
         pytest.skip("no learned restorer shipped")
     name = SHIPPED_ON_DISK[0]
-    manifest = rst.load_learned_restorer(name)[1]
+    manifest = learned.load_learned_restorer(name)[1]
     assert manifest is not None and manifest["sha256"]
     flip_byte(data_copy / "pretrained" / manifest["file"])
     with pytest.raises(ValueError, match="sha256"):
-        rst.load_learned_restorer(name)
+        learned.load_learned_restorer(name)
 
 
 # the bounds sit a little below what each shipped model measured on all 2,000 held-out digits
@@ -160,19 +161,19 @@ def test_shipped_restorer_clears_its_psnr_bound_on_held_out_digits(name):
     from course_lib import metrics
 
     clean = data.load_dataset("mnist", source="subset", verbose=False).x_test[:200]
-    restorer = rst.shipped_restorer(name)
-    degradation = deg.get_degradation(rst.SHIPPED_RESTORERS[name].degradation)
+    restorer = learned.shipped_restorer(name)
+    degradation = deg.get_degradation(learned.SHIPPED_RESTORERS[name].degradation)
     damaged = degradation.apply(clean, seed=0)
     restored = restorer(damaged)
     assert restored.shape == clean.shape
-    assert metrics.psnr(restored, clean) > max(PSNR_BOUNDS[name], metrics.psnr(rst.damaged_input()(damaged), clean) + 3)
+    assert metrics.psnr(restored, clean) > max(PSNR_BOUNDS[name], metrics.psnr(restoration.damaged_input()(damaged), clean) + 3)
     assert restorer.can_restore(degradation) and not restorer.can_restore("strokes_3")
 
 
 def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
-    assert rst.dilation_rates(6) == [2, 3, 4, 4, 3, 2] and rst.dilation_rates(5) == [2, 3, 4, 3, 2]
-    assert rst.receptive_field([1] * 8) == 17 and rst.receptive_field([1, *rst.dilation_rates(6), 1]) == 41
-    plain, dilated = rst.build_dncnn(depth=8, filters=8), rst.build_dncnn(depth=8, filters=8, dilated=True)
+    assert learned.dilation_rates(6) == [2, 3, 4, 4, 3, 2] and learned.dilation_rates(5) == [2, 3, 4, 3, 2]
+    assert learned.receptive_field([1] * 8) == 17 and learned.receptive_field([1, *learned.dilation_rates(6), 1]) == 41
+    plain, dilated = learned.build_dncnn(depth=8, filters=8), learned.build_dncnn(depth=8, filters=8, dilated=True)
     assert plain.count_params() == dilated.count_params() and dilated.output_shape == (None, 28, 28, 1)
     # a corner pixel reaches the digit's centre (14 pixels away) only through the dilated stack
     image = np.random.default_rng(0).random((1, 28, 28, 1)).astype(np.float32)
@@ -185,7 +186,7 @@ def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
 
 
 def test_residual_unet_adds_a_correction_to_the_damaged_image():
-    model = rst.build_unet(filters=8, levels=2, residual=True)
+    model = learned.build_unet(filters=8, levels=2, residual=True)
     correction = model.get_layer("predicted_correction")
     inputs = np.random.default_rng(2).random((2, 28, 28, 2)).astype(np.float32)
     corrections = np.asarray(keras_submodel(model, "predicted_correction")(inputs))
@@ -193,7 +194,7 @@ def test_residual_unet_adds_a_correction_to_the_damaged_image():
     correction.set_weights([np.zeros_like(weight) for weight in correction.get_weights()])
     np.testing.assert_array_equal(np.asarray(model(inputs)), inputs[..., :1])  # starts at the identity
     with pytest.raises(ValueError, match="residual applies to a U-Net"):
-        rst.LearnedRestorerConfig(architecture="dncnn", residual=True)
+        learned.LearnedRestorerConfig(architecture="dncnn", residual=True)
 
 
 def keras_submodel(model, layer_name):

@@ -14,7 +14,7 @@ import pytest
 from course_lib import data
 from course_lib import degradations as deg
 from course_lib import pix2pix as p2p
-from course_lib import restoration as rst
+from course_lib import learned_restoration as learned
 from course_lib import training
 from tests.conftest import flip_byte
 
@@ -52,7 +52,7 @@ def test_each_patch_logit_sees_only_its_receptive_field():
 
 def test_paste_known_keeps_known_pixels_and_takes_the_rest_from_the_generator(digits):
     damaged = deg.get_degradation("hole_12").apply(digits[:8])
-    conditioning = rst.model_inputs(damaged, "unet")
+    conditioning = learned.model_inputs(damaged, "unet")
     generated = np.random.default_rng(1).random(digits[:8].shape).astype(np.float32)
     restored = np.asarray(p2p.paste_known(generated, conditioning))
     known = damaged.mask.astype(bool)
@@ -100,7 +100,7 @@ def test_the_discriminator_sees_the_damaged_input_with_the_clean_image_as_real_a
     model.compile(model.discriminator_optimizer, model.generator_optimizer, run_eagerly=True)
     recorder = _RecordingDiscriminator(model.discriminator)
     damaged = deg.get_degradation("hole_12").apply(digits[:4])
-    conditioning = rst.model_inputs(damaged, "unet")
+    conditioning = learned.model_inputs(damaged, "unet")
     object.__setattr__(model, "discriminator", recorder)
     try:
         model.train_step((conditioning, digits[:4]))
@@ -146,11 +146,11 @@ def test_bad_input_raises_clear_errors(digits):
 
 
 def test_restorer_handles_the_12_pixel_hole_only_and_pastes_known_pixels(digits):
-    generator = rst.build_unet(filters=4)
+    generator = learned.build_unet(filters=4)
     restorer = p2p.pix2pix_restorer(generator, batch_size=25)
     damaged = deg.get_degradation("hole_12").apply(digits, seed=0)
     restored = restorer(damaged)                                                   # batched = one call
-    conditioning = rst.model_inputs(damaged, "unet")
+    conditioning = learned.model_inputs(damaged, "unet")
     np.testing.assert_allclose(restored, np.asarray(p2p.paste_known(generator(conditioning), conditioning)), atol=1e-6)
     known = damaged.mask.astype(bool)
     np.testing.assert_array_equal(restored[known], damaged.images[known])
@@ -173,7 +173,7 @@ def test_shipped_generator_round_trips_with_its_sha256_and_beats_the_damaged_inp
     from course_lib import metrics
 
     assert metrics.psnr(restored, digits) > metrics.psnr(damaged.images, digits) + 4  # 12.4 dB -> about 20
-    copy = rst.build_unet(**{key: manifest["config"][key] for key in ("filters", "levels")})
+    copy = learned.build_unet(**{key: manifest["config"][key] for key in ("filters", "levels")})
     training.load_pretrained(copy, p2p.SHIPPED_NAME)                              # the same weights, saved and read
     for saved, read in zip(generator.get_weights(), copy.get_weights()):
         np.testing.assert_array_equal(saved, read)

@@ -1,8 +1,11 @@
-"""Classical restorers and the benchmark: the identities each method must satisfy, improvement
-over the damaged input, refusals of degradations a method cannot handle, tuning that reads only
-the training split, and a benchmark whose numbers equal direct metric calls."""
+"""Classical restorers: the identities each method must satisfy, improvement over the damaged
+input, tuning that reads only the training split, and a module that never imports Keras or
+TensorFlow."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from course_lib import data, metrics
 from course_lib import degradations as deg
 from course_lib import restoration as rst
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +27,6 @@ def ramp(count=2, size=28):
     rows, columns = np.mgrid[0:size, 0:size] / (size - 1)
     image = 0.2 + 0.5 * rows + 0.25 * columns
     return np.repeat(image[None, ..., None], count, axis=0).astype(np.float32)
-
-
-def test_a_restorer_refuses_what_it_cannot_handle_and_says_so(digits):
-    damaged = deg.get_degradation("hole_12").apply(digits[0])
-    with pytest.raises(ValueError, match="total variation cannot restore 'hole_12'.*handles: noise"):
-        rst.total_variation()(damaged)
-    with pytest.raises(ValueError, match="Damaged batch"):
-        rst.biharmonic()(digits[0])
-    assert rst.biharmonic().can_restore("missing_50") and not rst.biharmonic().can_restore("blur")
-    broken = rst.Restorer("broken", lambda damaged: damaged.images[0], ("hole",))
-    with pytest.raises(ValueError, match=r"broken must return a batch \(N, H, W, C\) with N = 12"):
-        broken(damaged)
-
-
-def test_a_restorer_can_name_exact_degradations():
-    only_sigma_03 = rst.Restorer("oracle", lambda damaged: damaged.images, ("noise_0.3",))
-    assert only_sigma_03.can_restore("noise_0.3") and not only_sigma_03.can_restore("noise_0.1")
 
 
 def test_clipped_mean_matches_monte_carlo_and_unclip_inverts_it():
@@ -165,53 +152,6 @@ def test_the_tuner_reads_only_training_digits_and_picks_from_its_grid(digits):
         rst.tune_classical(dataset, ["magic"])
 
 
-class FakeEvaluator:
-    """Cheap stand-in: features are 4x4 block means, 'probabilities' a fixed random softmax."""
-
-    def __init__(self):
-        self.weights = np.random.default_rng(0).normal(size=(49, 10))
-
-    def features(self, images):
-        return deg.downsample(np.asarray(images), 4).reshape(len(images), -1)
-
-    def probabilities(self, images):
-        logits = 20 * self.features(images) @ self.weights
-        exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return exponentials / exponentials.sum(axis=1, keepdims=True)
-
-
-def test_the_benchmark_equals_direct_metric_calls_and_skips_what_a_restorer_cannot_do(digits):
-    images, labels = digits
-    evaluator = FakeEvaluator()
-    slow_identity = rst.Restorer("slow identity", lambda damaged: damaged.images, ("blur",), slow=True)
-    result = rst.benchmark([rst.damaged_input(), rst.wiener(), slow_identity], images, labels,
-                           degradations=["blur", "hole_12"], evaluator=evaluator, reference_images=images[::-1],
-                           slow_num_images=5, verbose=False)
-    assert [(row.degradation, row.restorer) for row in result.rows] == [
-        ("blur", "damaged input"), ("blur", "Wiener deconvolution"), ("blur", "slow identity"),
-        ("hole_12", "damaged input")]
-    blurred = deg.gaussian_blur(images)
-    row = result.row("blur", "damaged input")
-    assert row.num_images == 12
-    assert row.psnr == pytest.approx(metrics.psnr(blurred, images))
-    assert row.ssim == pytest.approx(metrics.ssim(blurred, images))
-    assert row.fid == pytest.approx(metrics.frechet_distance(evaluator.features(blurred), evaluator.features(images)))
-    slow = result.row("blur", "slow identity")
-    assert slow.num_images == 5 and slow.psnr == pytest.approx(metrics.psnr(blurred[:5], images[:5]))
-    assert set(result.clean_accuracy) == {5, 12} and set(result.fid_floor) == {5, 12}
-    assert result.best("blur").restorer == "Wiener deconvolution"
-    table = rst.format_table(result)
-    assert "Wiener deconvolution" in table and "evaluator accuracy" in table
-
-
-def test_the_benchmark_rejects_bad_input(digits):
-    images, labels = digits
-    with pytest.raises(ValueError, match="labels must have shape"):
-        rst.benchmark([rst.damaged_input()], images, labels[:3], evaluator=FakeEvaluator())
-    with pytest.raises(ValueError, match="Restorer objects"):
-        rst.benchmark([lambda damaged: damaged.images], images, labels, evaluator=FakeEvaluator())
-
-
 def test_notebook_06_solutions_agree_with_the_library(digits):
     from course_lib import solutions
 
@@ -223,3 +163,24 @@ def test_notebook_06_solutions_agree_with_the_library(digits):
     damaged = deg.get_degradation("missing_50").apply(images, seed=3)
     np.testing.assert_allclose(solutions.mean_fill(damaged.images, damaged.mask, images.mean(axis=0)),
                                rst.mean_image_fill(images)(damaged), atol=1e-6)
+
+
+def test_the_classical_restorers_run_without_keras_or_tensorflow():
+    """The classical track needs NumPy, SciPy, scikit-image and bm3d only: importing the module and
+    restoring with every classical restorer must not pull in Keras or TensorFlow."""
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from course_lib import degradations, restoration\n"
+        "images = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)\n"
+        "for restorer in restoration.classical_restorers(images):\n"
+        "    if restorer.slow:\n"
+        "        continue\n"
+        "    for name in ('noise_0.3', 'hole_12', 'missing_50', 'blur', 'down_2'):\n"
+        "        if restorer.can_restore(name):\n"
+        "            restorer(degradations.get_degradation(name).apply(images, seed=0))\n"
+        "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('keras', 'tensorflow'))\n"
+        "print(','.join(loaded[:5]))\n")
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300, check=True)
+    assert completed.stdout.strip() == "", f"course_lib.restoration imported {completed.stdout.strip()}"

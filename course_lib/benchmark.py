@@ -1,0 +1,167 @@
+"""The restoration benchmark of notebooks 06-08 and 10: every restorer on the same damaged digits.
+
+:func:`benchmark` scores any list of :class:`~course_lib.restorer.Restorer` objects (the
+classical ones of notebook 06, the learned ones of notebook 07, the conditional GAN of notebook
+08) on the held-out digits, each degradation applied once with the same seed, and returns a
+:class:`BenchmarkResult` of :class:`BenchmarkRow` rows: PSNR, SSIM, the frozen evaluator's
+recognition rate (and its ratio to the accuracy on the clean digits), FID in evaluator features
+and time per image, with the references to read them against (clean accuracy, FID floor).
+:func:`format_table` prints it as the one table every notebook and
+``benchmarks/restoration_benchmark.py`` show. What it leaves out: the restorers themselves
+(:mod:`course_lib.restoration`, :mod:`course_lib.learned_restoration`) and human judgement
+(:mod:`course_lib.human_eval`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing
+from typing import Sequence
+
+import numpy as np
+
+from course_lib import degradations as deg
+from course_lib._checks import as_image_batch, positive_int
+from course_lib.degradations import Damaged
+from course_lib.restorer import Restorer
+
+__all__ = ["BenchmarkRow", "BenchmarkResult", "benchmark", "format_table", "TABLE_HEADER"]
+
+
+class BenchmarkRow(typing.NamedTuple):
+    degradation: str
+    restorer: str
+    num_images: int
+    psnr: float                 # dB, per image then averaged
+    ssim: float                 # Wang et al., 11x11 Gaussian window
+    recognition: float          # evaluator accuracy on the restored images
+    relative_recognition: float # recognition / evaluator accuracy on the same clean images
+    fid: float                  # restored vs clean held-out digits, evaluator features
+    seconds_per_image: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkResult:
+    """The rows of :func:`benchmark` with the references to read them against."""
+
+    rows: tuple[BenchmarkRow, ...]
+    clean_accuracy: dict      # num_images -> evaluator accuracy on the clean held-out digits
+    fid_floor: dict           # num_images -> FID of as many training digits vs the held-out ones
+    seconds: float            # wall time of the whole benchmark
+
+    def best(self, degradation: str, key: str = "psnr") -> BenchmarkRow:
+        rows = [row for row in self.rows if row.degradation == degradation and row.restorer != "damaged input"]
+        if not rows:
+            raise ValueError(f"No restorer rows for {degradation!r}.")
+        return max(rows, key=lambda row: getattr(row, key))
+
+    def row(self, degradation: str, restorer: str) -> BenchmarkRow:
+        for row in self.rows:
+            if row.degradation == degradation and row.restorer == restorer:
+                return row
+        raise ValueError(f"No row for {restorer!r} on {degradation!r}.")
+
+
+def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
+              degradations: Sequence[str] = deg.BENCHMARK_DEGRADATIONS, evaluator=None,
+              reference_images=None, seed: int = 0, slow_num_images: int | None = None,
+              verbose: bool = True) -> BenchmarkResult:
+    """Score every restorer on every degradation it handles, on the same damaged images.
+
+    Introduced in notebook 06_degradations_and_classical_restoration; notebooks 07-08 add
+    their learned restorers to the same call. ``clean_images`` (N, 28, 28, 1) and ``labels``
+    (N,) are the held-out digits (the course uses all 2,000). Each degradation damages them
+    once with ``seed``; each restorer that handles it restores them, timed. Per row: PSNR and
+    SSIM (:mod:`course_lib.metrics`), the evaluator's accuracy on the restored digits and its
+    ratio to the accuracy on the clean digits, the FID between restored and clean digits in
+    evaluator features, and seconds per image. Restorers marked ``slow`` run on the first
+    ``slow_num_images`` digits only when that is given (their rows say how many). The FID floor
+    is the FID of as many ``reference_images`` (training digits) against the clean held-out digits.
+    """
+    from course_lib import metrics
+
+    clean_images = as_image_batch(clean_images, "clean_images", channels=1)
+    labels = np.asarray(labels)
+    if labels.shape != (len(clean_images),):
+        raise ValueError(f"labels must have shape ({len(clean_images)},), got {labels.shape}.")
+    restorers = list(restorers)
+    if not restorers or not all(isinstance(restorer, Restorer) for restorer in restorers):
+        raise ValueError("restorers must be a non-empty list of Restorer objects.")
+    degradations = [deg.get_degradation(name) for name in degradations]
+    if slow_num_images is not None:
+        slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))
+    if evaluator is None:
+        from course_lib.evaluator import load_evaluator
+
+        evaluator = load_evaluator()
+    if reference_images is not None:
+        reference_images = as_image_batch(reference_images, "reference_images", channels=1)
+
+    started = time.perf_counter()
+    clean_probabilities = evaluator.probabilities(clean_images)
+    clean_features = evaluator.features(clean_images)
+    sizes = {len(clean_images)} | ({slow_num_images} if slow_num_images else set())
+    clean_accuracy, fid_floor = {}, {}
+    for size in sorted(sizes):
+        clean_accuracy[size] = float(np.mean(clean_probabilities[:size].argmax(axis=1) == labels[:size]))
+        if reference_images is not None and len(reference_images) >= size:
+            fid_floor[size] = metrics.frechet_distance(evaluator.features(reference_images[:size]),
+                                                       clean_features[:size])
+    rows = []
+    for degradation in degradations:
+        damaged = degradation.apply(clean_images, seed=seed)
+        for restorer in restorers:
+            if not restorer.can_restore(degradation):
+                continue
+            count = slow_num_images if (restorer.slow and slow_num_images) else len(clean_images)
+            subset = Damaged(damaged.images[:count],
+                             None if damaged.mask is None else damaged.mask[:count], degradation)
+            tick = time.perf_counter()
+            restored = restorer(subset)
+            seconds = (time.perf_counter() - tick) / count
+            reference = clean_images[:count]
+            probabilities = evaluator.probabilities(restored)
+            recognition = metrics.recognition_rate(probabilities, labels[:count], clean_probabilities[:count])
+            row = BenchmarkRow(
+                degradation=degradation.name, restorer=restorer.name, num_images=count,
+                psnr=metrics.psnr(restored, reference, max_db=100.0),
+                ssim=metrics.ssim(restored, reference),
+                recognition=recognition.accuracy, relative_recognition=recognition.relative,
+                fid=metrics.frechet_distance(evaluator.features(restored), clean_features[:count]),
+                seconds_per_image=seconds)
+            rows.append(row)
+            if verbose:
+                print(_format_row(row), flush=True)
+    return BenchmarkResult(tuple(rows), clean_accuracy, fid_floor, time.perf_counter() - started)
+
+
+TABLE_HEADER = (f"{'degradation':<11} {'restorer':<24} {'images':>6} {'PSNR dB':>8} {'SSIM':>6} "
+                f"{'recog.':>7} {'/clean':>7} {'FID':>8} {'ms/img':>8}")
+
+
+def _format_row(row: BenchmarkRow) -> str:
+    return (f"{row.degradation:<11} {row.restorer:<24} {row.num_images:>6} {row.psnr:>8.2f} "
+            f"{row.ssim:>6.3f} {row.recognition:>7.1%} {row.relative_recognition:>7.1%} "
+            f"{row.fid:>8.2f} {1000 * row.seconds_per_image:>8.2f}")
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """The benchmark as a fixed-width text table with its references underneath.
+
+    Introduced in notebook 06_degradations_and_classical_restoration."""
+    lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
+    previous = None
+    for row in result.rows:
+        if previous is not None and row.degradation != previous:
+            lines.append("")
+        lines.append(_format_row(row))
+        previous = row.degradation
+    lines.append("-" * len(TABLE_HEADER))
+    for size, accuracy in sorted(result.clean_accuracy.items()):
+        floor = result.fid_floor.get(size)
+        floor_text = f"; FID floor (as many training digits vs held-out) {floor:.2f}" if floor is not None else ""
+        lines.append(f"on {size} clean held-out digits: evaluator accuracy {accuracy:.1%}{floor_text}")
+    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 09); "
+                 "/clean = recognition / clean accuracy on the same digits.")
+    return "\n".join(lines)
