@@ -1,6 +1,6 @@
 """The model code that the notebooks show in cells is the library's code, line for line.
 
-Notebooks 03, 05 and 08 put the code a learner should read and change in cells tagged
+Notebooks 03, 05, 07 and 08 put the code a learner should read and change in cells tagged
 ``library-code`` (see scripts/sync_library_code.py): the notebook's version runs there, the
 library's runs everywhere else (tests, benchmarks, shipped weights), so the two must not drift.
 
@@ -31,6 +31,7 @@ EXPECTED = {
     "03_dcgan_mnist": ["course_lib.gan.build_dcgan_generator", "course_lib.gan.build_dcgan_discriminator",
                        "course_lib.gan.GAN"],
     "05_vae_mnist": ["course_lib.vae.Sampling", "course_lib.vae.VAE"],
+    "07_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
     "08_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
 }
 
@@ -209,3 +210,19 @@ def test_build_pix2pix_uses_the_class_and_discriminator_builder_it_is_given():
     assert type(model) is NotebookPix2Pix and built == [(4,)]
     with pytest.raises(TypeError, match="model_class must be a subclass of course_lib.pix2pix.Pix2PixBase"):
         pix2pix.build_pix2pix(config, model_class=object)
+
+
+def test_build_learned_restorer_uses_the_builders_it_is_given():
+    from course_lib import learned_restoration
+
+    built = []
+
+    def dncnn(*args, **kwargs):
+        built.append("dncnn")
+        return learned_restoration.build_dncnn(*args, **kwargs)
+
+    config = learned_restoration.LearnedRestorerConfig(depth=2, filters=4, jit_compile=False)
+    model = learned_restoration.build_learned_restorer(config, build_dncnn=dncnn)
+    assert built == ["dncnn"] and model.name == "dncnn" and model.optimizer is not None
+    with pytest.raises(TypeError, match="build_dncnn and build_unet must be functions"):
+        learned_restoration.build_learned_restorer(config, build_unet=None)
