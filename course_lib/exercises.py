@@ -376,9 +376,9 @@ register(Exercise("class_balance_ratio", "03_dcgan_mnist", solutions.class_balan
                   "np.bincount(labels, minlength=num_classes) gives every class's count; a count of 0 "
                   "makes the ratio infinite.", num_cases=10))
 register(Exercise("hinge_gan", "03_dcgan_mnist", solutions.HingeGAN, _real_points,
-                  "copy GAN.train_step and change only its two losses: d_loss = ops.mean(ops.relu(1.0 - real_logits)) "
-                  "+ ops.mean(ops.relu(1.0 + fake_logits)) + r1 and g_loss = -ops.mean(generated_logits) (no relu: "
-                  "the generator has no margin).", num_cases=3, wrap=_one_gan_training_step))
+                  "discriminator_objective returns ops.mean(ops.relu(1.0 - real_logits)) + "
+                  "ops.mean(ops.relu(1.0 + fake_logits)); generator_objective returns -ops.mean(generated_logits) "
+                  "(no relu: the generator has no margin).", num_cases=3, wrap=_one_gan_training_step))
 
 
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration

@@ -304,10 +304,18 @@ class GANBase(keras.Model):
 class GAN(GANBase):
     """A GAN trained with ``fit()``: one discriminator step, then one generator step per batch.
 
-    ``train_step`` plays one round of the game on a batch of real images; ``GANBase`` holds the
-    plumbing it calls (optimizers, trackers, ``packed``, the R1 penalty, the moving average).
-    Introduced in notebook 03_dcgan_mnist.
+    ``train_step`` plays one round of the game on a batch of real images and descends the two
+    objectives below; ``GANBase`` holds the plumbing it calls (optimizers, trackers, ``packed``,
+    the R1 penalty, the moving average). Introduced in notebook 03_dcgan_mnist.
     """
+
+    def discriminator_objective(self, real_logits, fake_logits):
+        """What the discriminator descends: -V = -E[log D(x)] - E[log(1 - D(G(z)))]."""
+        return discriminator_loss(real_logits, fake_logits)
+
+    def generator_objective(self, generated_logits):
+        """What the generator descends: the loss ``compile`` chose (non-saturating: -E[log D(G(z))])."""
+        return self.generator_loss_fn(generated_logits)
 
     def train_step(self, real):
         if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
@@ -322,7 +330,7 @@ class GAN(GANBase):
             fake = self.generator(noise, training=True)
             real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
             fake_logits = self.discriminator(self.packed(fake), training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits) + r1
+            d_loss = self.discriminator_objective(real_logits, fake_logits) + r1
         gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
 
@@ -330,7 +338,7 @@ class GAN(GANBase):
         noise = self.sample_noise(batch_size)
         with tf.GradientTape() as tape:
             generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
-            g_loss = self.generator_loss_fn(generated_logits)
+            g_loss = self.generator_objective(generated_logits)
         gradients = tape.gradient(g_loss, self.generator.trainable_variables)
         self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
 

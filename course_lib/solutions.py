@@ -125,53 +125,26 @@ def class_balance_ratio(predicted_labels: np.ndarray, num_classes: int) -> float
 
 
 # The two exercises that change a model's training code (notebooks 03 and 05) have classes as
-# references. Each holds only the method the learner writes; the check mixes it into the
-# notebook's model (course_lib.gan.GAN, course_lib.vae.VAE), and its body imports Keras only
-# when it runs, so that importing the exercises never imports TensorFlow.
+# references. Each holds only the methods the learner writes; the check mixes them into the
+# notebook's model (course_lib.gan.GAN, course_lib.vae.VAE), and their bodies import Keras only
+# when they run, so that importing the exercises never imports TensorFlow.
 
 class HingeGAN:
-    """GAN.train_step with the hinge loss (notebook 03, exercise 4); only the two losses change.
+    """The hinge loss for notebook 03's GAN (exercise 4): the two objectives its train_step descends.
 
     L_D = E_x[max(0, 1 - l(x))] + E_z[max(0, 1 + l(G(z)))]      L_G = -E_z[l(G(z))]
     """
 
-    def train_step(self, real):
+    def discriminator_objective(self, real_logits, fake_logits):
         from keras import ops
 
-        from course_lib.runtime import import_tensorflow
+        # real logits above 1 and fake ones below -1; past the margin, no gradient
+        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
 
-        tf = import_tensorflow()
-        if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
-            real = real[0]
-        if self.scale_images:
-            real = real * 2.0 - 1.0  # [0, 1] -> [-1, 1]
-        batch_size = ops.shape(real)[0]
+    def generator_objective(self, generated_logits):
+        from keras import ops
 
-        # Discriminator: push real logits above 1 and fake ones below -1; past the margin, no gradient
-        noise = self.sample_noise(batch_size)
-        with tf.GradientTape() as tape:
-            fake = self.generator(noise, training=True)
-            real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
-            fake_logits = self.discriminator(self.packed(fake), training=True)
-            d_loss = ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits)) + r1
-        gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
-
-        # Generator: raise the discriminator's logit on its samples (no margin)
-        noise = self.sample_noise(batch_size)
-        with tf.GradientTape() as tape:
-            generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
-            g_loss = -ops.mean(generated_logits)
-        gradients = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
-
-        self.update_moving_average()  # the generator's weights, averaged over training (ema_decay > 0)
-
-        self.discriminator_loss_tracker.update_state(d_loss)
-        self.generator_loss_tracker.update_state(g_loss)
-        self.real_score_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
-        self.fake_score_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
-        return {metric.name: metric.result() for metric in self.metrics}
+        return -ops.mean(generated_logits)  # raise the discriminator's logit on the samples: no margin
 
 
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration
