@@ -2,7 +2,7 @@
 
 Notebooks 03-10 score restorations and generated images with these functions, and notebook
 09_evaluation introduces them all: the full-reference scores MSE, PSNR and SSIM for restored
-images against their clean originals; the set-to-set scores Frechet distance (FID), kernel
+images against their clean originals; the set-to-set scores squared Frechet distance (FID), kernel
 distance (KID), Inception Score and improved precision/recall for generated images; and the
 recognition rate of a classifier on restored or generated digits. Every function scores a
 whole set in one vectorised call and follows the course's conventions exactly (PSNR per image,
@@ -283,13 +283,14 @@ def _matrix_square_root(matrix: np.ndarray) -> np.ndarray:
 
 
 def frechet_distance(features_a, features_b) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets (FID's formula).
+    """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to two feature sets: FID.
 
     Introduced in notebook 09_evaluation. ``features_a`` (N_a, D) and ``features_b`` (N_b, D)
     are feature vectors from the same network (the course's evaluator, giving a "Frechet
     LeNet distance" for MNIST), at least 2 rows each. Fits a mean and a sample covariance to
     each set and returns ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) as a Python
-    float: 0 for identical statistics, lower is better. The estimate is biased upwards for
+    float: 0 for identical statistics, lower is better. Its square root is a metric; the value
+    itself is not (it fails the triangle inequality). The estimate is biased upwards for
     small sets, so always report the floor (two disjoint real sets of the same size) beside it.
     The matrix square root follows pytorch-fid: scipy's ``sqrtm``; if that is not finite
     (singular product), retry with 1e-6 added to both diagonals; drop imaginary parts left by
