@@ -160,9 +160,7 @@ def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: 
     ``spectral_norm=True`` divides each layer's kernel by its largest singular value (Miyato et
     al., 2018; one power iteration per training step), so every layer is 1-Lipschitz.
     """
-    filters, kernel_size = tuple(filters), positive_int(kernel_size, "kernel_size")
-    if not filters or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
-        raise ValueError(f"filters must be one or more positive integers, got {filters}.")
+    kernel_size = positive_int(kernel_size, "kernel_size")
     if not 0.0 <= dropout < 1.0:  # also refuses NaN
         raise ValueError(f"dropout must be a rate in [0, 1), got {dropout!r}.")
 
