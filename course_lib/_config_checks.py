@@ -17,19 +17,13 @@ import math
 
 import numpy as np
 
+from course_lib._checks import _is_integer, _is_number
+
 MAX_WIDTH = 2048  # channels or units in one layer: far beyond what 28x28 digits need, and still fits in memory
 
 
 def _refuse(config, field: str, expected: str):
     raise ValueError(f"{type(config).__name__}.{field} must be {expected}, got {getattr(config, field)!r}.")
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def positive_integer(config, field: str, *, maximum: int | None = None) -> None:
