@@ -85,9 +85,19 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     labels = np.asarray(labels)
     if labels.shape != (len(clean_images),):
         raise ValueError(f"labels must have shape ({len(clean_images)},), got {labels.shape}.")
-    restorers = list(restorers)
-    if not restorers or not all(isinstance(restorer, Restorer) for restorer in restorers):
-        raise ValueError("restorers must be a non-empty list of Restorer objects.")
+    if isinstance(restorers, Restorer):
+        raise TypeError(f"restorers must be a list of Restorer objects, got the single restorer "
+                        f"{restorers.name!r}; pass [restorer].")
+    try:
+        restorers = list(restorers)
+    except TypeError:
+        raise TypeError(f"restorers must be a list of Restorer objects, got {type(restorers).__name__}.") from None
+    if not restorers:
+        raise ValueError("restorers must be a non-empty list of Restorer objects, got an empty list.")
+    others = [type(restorer).__name__ for restorer in restorers if not isinstance(restorer, Restorer)]
+    if others:
+        raise TypeError(f"restorers must be a list of Restorer objects, got {', '.join(others)} among them; "
+                        f"wrap a function with Restorer(name, function, handles).")
     degradations = [deg.get_degradation(name) for name in degradations]
     if slow_num_images is not None:
         slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))

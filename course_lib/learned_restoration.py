@@ -224,12 +224,22 @@ def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig
 def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
     """What a learned restorer reads: the damaged images (DnCNN), or images and mask stacked on the
     channel axis (U-Net; mask of ones when no pixel is missing). Low-resolution images are
-    enlarged first by bicubic interpolation (a U-Net restores at the original size).
+    enlarged first by bicubic interpolation (a U-Net restores at the original size). A degradation
+    that removes pixels needs its mask: a U-Net given a mask of ones would trust the zeros in the
+    hole and, pasting the known pixels, return the input unchanged.
 
     Introduced in notebook 07_cnn_restoration."""
+    if architecture not in ("dncnn", "unet"):
+        raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
+    if not isinstance(damaged, Damaged):
+        raise ValueError(f"damaged must be a Damaged batch (from Degradation.apply), got {type(damaged).__name__}.")
+    degradation = deg.get_degradation(damaged.degradation)
+    if degradation.has_mask and damaged.mask is None:
+        raise ValueError(f"{degradation.name!r} removes pixels, so the U-Net needs the mask (N, H, W, 1) "
+                         f"with 1 = known pixel; got a Damaged batch with mask=None.")
     images = damaged.images
-    if damaged.degradation.kind == "down":
-        images = deg.upsample(images, int(damaged.degradation.level), "bicubic")
+    if degradation.kind == "down":
+        images = deg.upsample(images, int(degradation.level), "bicubic")
     if architecture == "dncnn":
         return images
     mask = damaged.mask if damaged.mask is not None else np.ones(images.shape[:3] + (1,), np.float32)
@@ -295,18 +305,23 @@ def learned_restorer(model, architecture: str, handles: Sequence[str], name: str
                      batch_size: int = 500) -> Restorer:
     """Wrap a trained model as a :class:`Restorer` for :func:`benchmark`.
 
-    Introduced in notebook 07_cnn_restoration."""
+    Introduced in notebook 07_cnn_restoration. ``handles`` is a tuple of degradation kinds or
+    names, such as ``("hole_12",)``. The DnCNN's ``y - r(y)`` and a residual U-Net's
+    ``y + c(y, m)`` are not bounded, so the outputs are clipped to [0, 1]; a NaN stays NaN,
+    and the :class:`Restorer` refuses it."""
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
+    if not callable(model):
+        raise TypeError(f"model must be a Keras model (callable on a batch), got {type(model).__name__}.")
     batch_size = positive_int(batch_size, "batch_size")
 
     def restore(damaged: Damaged) -> np.ndarray:
         inputs = model_inputs(damaged, architecture)
         outputs = [np.asarray(model(inputs[start:start + batch_size], training=False))
                    for start in range(0, len(inputs), batch_size)]
-        return np.concatenate(outputs)
+        return np.clip(np.concatenate(outputs), 0.0, 1.0)
 
-    return Restorer(name or ("DnCNN" if architecture == "dncnn" else "U-Net"), restore, tuple(handles),
+    return Restorer(name or ("DnCNN" if architecture == "dncnn" else "U-Net"), restore, handles,
                     f"learned {architecture} restorer")
 
 

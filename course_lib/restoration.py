@@ -173,7 +173,8 @@ def interpolation(method: str = "bicubic") -> Restorer:
     Introduced in notebook 06_degradations_and_classical_restoration. On low-resolution
     images (``down``) it enlarges with spline order 0, 1 or 3 (:func:`~course_lib.degradations.upsample`).
     On images with missing pixels (``missing``) it interpolates the scattered known pixels with
-    ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation).
+    ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation);
+    cubic (Clough-Tocher) interpolation overshoots near strokes, so the result is clipped to [0, 1].
     """
     if method not in INTERPOLATION_METHODS:
         raise ValueError(f"Unknown interpolation method {method!r}; expected one of "
@@ -189,7 +190,7 @@ def interpolation(method: str = "bicubic") -> Restorer:
             for channel in range(damaged.images.shape[-1]):
                 restored[index, ..., channel] = _fill_scattered(
                     damaged.images[index, ..., channel], known[index], scattered)
-        return restored
+        return np.clip(restored, 0.0, 1.0)  # cubic interpolation overshoots
 
     return Restorer(f"{method} interpolation", restore, ("down", "missing"),
                     f"{upsampling} upsampling / {scattered} scattered-data interpolation")
@@ -230,7 +231,7 @@ def biharmonic() -> Restorer:
             to_fill = damaged.mask[index, ..., 0] < 0.5                       # True = missing
             restored[index] = inpaint_biharmonic(damaged.images[index].astype(np.float64), to_fill,
                                                  channel_axis=-1)
-        return restored
+        return np.clip(restored, 0.0, 1.0)  # the smoothest surface may overshoot the known pixels
 
     return Restorer("biharmonic inpainting", restore, ("missing", "hole", "strokes"),
                     "smoothest surface through the known pixels")
@@ -267,7 +268,8 @@ def _denoiser(name: str, key: str, denoise_2d, parameter, correct_clipping: bool
         sigma = _noise_sigma(damaged.degradation)
         value = parameter if parameter is not None else _tuned(key, damaged.degradation)
         restored = per_channel(damaged.images, lambda image: denoise_2d(image, value, sigma))
-        return unclip(restored, sigma) if correct_clipping else restored
+        restored = unclip(restored, sigma) if correct_clipping else restored
+        return np.clip(restored, 0.0, 1.0)  # wavelet and BM3D estimates may overshoot
 
     suffix = "" if correct_clipping else " (no clipping correction)"
     return Restorer(name + suffix, restore, ("noise",), description, slow)
@@ -355,7 +357,7 @@ def _deconvolve(damaged: Damaged, deconvolve_2d) -> np.ndarray:
         padded = np.pad(image, pad, mode="reflect")
         return deconvolve_2d(padded, psf)[pad:-pad, pad:-pad]
 
-    return per_channel(damaged.images, one)
+    return np.clip(per_channel(damaged.images, one), 0.0, 1.0)  # the inverse filter rings
 
 
 def wiener(balance: float | None = None) -> Restorer:

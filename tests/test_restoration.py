@@ -104,6 +104,21 @@ def test_deconvolution_sharpens_blurred_digits(factory, digits):
     assert metrics.psnr(factory()(damaged), images) > metrics.psnr(damaged.images, images) + 2.0
 
 
+def test_restorers_that_overshoot_clip_their_own_output(digits):
+    images, _ = digits
+    missing = deg.get_degradation("missing_50").apply(images, seed=0)
+    blurred = deg.get_degradation("blur").apply(images, seed=0)
+    for restorer, damaged in ((rst.interpolation("bicubic"), missing), (rst.wiener(), blurred)):
+        raw = np.asarray(restorer.function(damaged))
+        assert raw.min() >= 0.0 and raw.max() <= 1.0, restorer.name
+    # the unclipped inverse filter rings far below 0: the clip is what keeps it in range
+    import skimage.restoration
+    psf = deg.gaussian_psf(deg.get_degradation("blur").level)
+    ringing = skimage.restoration.wiener(np.pad(blurred.images[0, ..., 0].astype(np.float64), psf.shape[0],
+                                                mode="reflect"), psf, balance=rst.TUNED_PARAMETERS["wiener"]["blur"])
+    assert ringing.min() < -0.05
+
+
 def test_untuned_noise_levels_use_the_nearest_tuned_parameter():
     tuned = rst.TUNED_PARAMETERS["total_variation"]
     assert rst._tuned("total_variation", deg.get_degradation("noise_0.35")) == tuned["noise_0.3"]
