@@ -104,6 +104,39 @@ def test_deconvolution_sharpens_blurred_digits(factory, digits):
     assert metrics.psnr(factory()(damaged), images) > metrics.psnr(damaged.images, images) + 2.0
 
 
+@pytest.mark.parametrize("factory, arguments, error, message", [
+    (rst.total_variation, {"weight": -0.1}, ValueError, "weight must be a finite number above 0, got -0.1"),
+    (rst.total_variation, {"weight": 0}, ValueError, "weight must be a finite number above 0"),
+    (rst.non_local_means, {"h_scale": -0.5}, ValueError, "h_scale must be a finite number above 0"),
+    (rst.non_local_means, {"h_scale": float("inf")}, ValueError, "h_scale must be a finite number above 0"),
+    (rst.wavelet, {"sigma_scale": float("nan")}, ValueError, "sigma_scale must be a finite number above 0"),
+    (rst.bm3d_denoiser, {"sigma_scale": -1.0}, ValueError, "sigma_scale must be a finite number above 0"),
+    (rst.wiener, {"balance": -1e-3}, ValueError, "balance must be a finite number above 0"),
+    (rst.wiener, {"balance": "large"}, ValueError, "balance must be a finite number above 0"),
+    (rst.median, {"size": 0}, ValueError, "size must be a positive integer"),
+    (rst.median, {"size": 2.5}, ValueError, "size must be a positive integer"),
+    (rst.richardson_lucy, {"num_iter": -5}, ValueError, "num_iter must be a positive integer"),
+    (rst.total_variation, {"correct_clipping": "no"}, TypeError, "correct_clipping must be True or False"),
+    (rst.interpolation, {"method": "lanczos"}, ValueError, "Unknown interpolation method 'lanczos'"),
+    (rst.interpolation, {"method": ["bicubic"]}, ValueError, "Unknown interpolation method"),
+])
+def test_bad_hyper_parameters_are_refused_when_the_restorer_is_built(factory, arguments, error, message):
+    with pytest.raises(error, match=message):
+        factory(**arguments)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic"])
+def test_scattered_interpolation_from_too_few_known_pixels_copies_the_nearest_one(method):
+    images = ramp(1)
+    mask = np.zeros_like(images)
+    mask[0, 3, 4, 0] = mask[0, 20, 25, 0] = 1.0                       # two known pixels: no triangle
+    damaged = deg.Damaged(images * mask, mask, deg.get_degradation("missing_50"))
+    restored = rst.interpolation(method)(damaged)
+    nearest = rst.interpolation("nearest")(damaged)
+    np.testing.assert_array_equal(restored, nearest)
+    assert set(np.unique(restored)) == {images[0, 3, 4, 0], images[0, 20, 25, 0]}
+
+
 def test_restorers_that_overshoot_clip_their_own_output(digits):
     images, _ = digits
     missing = deg.get_degradation("missing_50").apply(images, seed=0)
