@@ -52,6 +52,9 @@ class BenchmarkResult:
 
     def best(self, degradation: str, key: str = "psnr") -> BenchmarkRow:
         rows = [row for row in self.rows if row.degradation == degradation and row.restorer != "damaged input"]
+        scores = ("psnr", "ssim", "recognition", "relative_recognition")
+        if key not in scores:
+            raise ValueError(f"key must be a score where higher is better, one of {', '.join(scores)}; got {key!r}.")
         if not rows:
             raise ValueError(f"No restorer rows for {degradation!r}.")
         return max(rows, key=lambda row: getattr(row, key))
@@ -98,6 +101,9 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     if others:
         raise TypeError(f"restorers must be a list of Restorer objects, got {', '.join(others)} among them; "
                         f"wrap a function with Restorer(name, function, handles).")
+    if isinstance(degradations, (str, deg.Degradation)):
+        raise TypeError(f"degradations must be a list of degradation names, got {degradations!r}; "
+                        f"pass [{degradations!r}].")
     degradations = [deg.get_degradation(name) for name in degradations]
     if slow_num_images is not None:
         slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))

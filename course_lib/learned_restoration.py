@@ -132,6 +132,8 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
 
 def dilation_rates(num_layers: int) -> list[int]:
     """Dilation rates rising from 2 and falling back to 2: 6 layers -> [2, 3, 4, 4, 3, 2]."""
+    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
+        raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}.")
     rising = [2 + index for index in range((num_layers + 1) // 2)]
     return rising + rising[: num_layers // 2][::-1]
 

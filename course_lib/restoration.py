@@ -84,6 +84,17 @@ def _flag(value, name: str) -> bool:
     return bool(value)
 
 
+def _finite_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array if every entry is a finite number, else a ``ValueError``."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, got {type(values).__name__}.") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return array
+
+
 def _tuned(method: str, degradation: Degradation):
     """The tuned parameter of ``method`` for ``degradation`` (nearest tuned noise level)."""
     table = TUNED_PARAMETERS[method]
@@ -112,7 +123,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = _finite_array(values, "values")
     sigma = deg._non_negative(sigma, "sigma")
     if sigma == 0:
         return values
@@ -132,7 +143,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     (estimates below ``clipped_mean(0)`` map to 0, above ``clipped_mean(1)`` to 1), the
     correction of Foi (2009) for clipped noisy images.
     """
-    estimates = np.asarray(estimates, dtype=np.float64)
+    estimates = _finite_array(estimates, "estimates")
     sigma = deg._non_negative(sigma, "sigma")
     if sigma == 0:
         return estimates.astype(np.float32)
@@ -494,6 +505,9 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
     0.5), deconvolution on the benchmark blur. The BM3D, wavelet and non-local-means grids are
     multiples of the noise sigma; the result stores BM3D's ``sigma_psd`` and the other multiples.
     """
+    for value, name in ((methods, "methods"), (noise_levels, "noise_levels")):
+        if isinstance(value, str):
+            raise TypeError(f"{name} must be a list of names, got the string {value!r}; pass [{value!r}].")
     methods = list(TUNING_FACTORIES) if methods is None else list(methods)
     unknown = [method for method in methods if method not in TUNING_FACTORIES]
     if unknown:

@@ -152,6 +152,23 @@ def test_restorers_that_overshoot_clip_their_own_output(digits):
     assert ringing.min() < -0.05
 
 
+def test_the_clipping_correction_refuses_nan_instead_of_returning_it():
+    with pytest.raises(ValueError, match="values contains NaN"):
+        rst.clipped_mean([0.2, np.nan], 0.3)
+    with pytest.raises(ValueError, match="estimates contains NaN or infinite"):
+        rst.unclip([0.2, np.inf], 0.3)
+    with pytest.raises(ValueError, match="estimates must be numbers"):
+        rst.unclip(["dark"], 0.3)
+
+
+def test_the_tuner_refuses_a_string_where_it_expects_a_list(digits):
+    dataset = TrainOnlyDataset(digits[0])
+    with pytest.raises(TypeError, match=r"methods must be a list of names.*pass \['median'\]"):
+        rst.tune_classical(dataset, "median")
+    with pytest.raises(TypeError, match="noise_levels must be a list of names"):
+        rst.tune_classical(dataset, ["median"], noise_levels="noise_0.1")
+
+
 def test_untuned_noise_levels_use_the_nearest_tuned_parameter():
     tuned = rst.TUNED_PARAMETERS["total_variation"]
     assert rst._tuned("total_variation", deg.get_degradation("noise_0.35")) == tuned["noise_0.3"]
