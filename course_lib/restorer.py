@@ -3,9 +3,11 @@
 A **restorer** is a :class:`Restorer`: a name, a function that maps a
 :class:`~course_lib.degradations.Damaged` batch to restored float32 NHWC images in [0, 1] at the
 original size, and the degradations it can handle (kinds such as ``"noise"`` or names such as
-``"noise_0.3"``). Asking it to restore anything else raises a ``ValueError`` that says so. The
-classical restorers of notebook 06 (:mod:`course_lib.restoration`), the learned ones of notebook
-07 (:mod:`course_lib.learned_restoration`) and the conditional GAN of notebook 08
+``"noise_0.3"``). Asking it to restore anything else raises a ``ValueError`` that says so, and so
+does a damaged batch or a result that breaks the contract (NaN, 0-255 values, a missing mask, the
+wrong image size): a restorer never passes on a silent wrong answer. The classical restorers
+of notebook 06 (:mod:`course_lib.restoration`), the learned ones of notebook 07
+(:mod:`course_lib.learned_restoration`) and the conditional GAN of notebook 08
 (:mod:`course_lib.pix2pix`) are all built as one, so :func:`course_lib.benchmark.benchmark`
 scores them side by side. What it leaves out: any restoration method itself.
 """
@@ -83,7 +85,7 @@ class Restorer:
         if not self.can_restore(degradation):
             raise ValueError(f"{self.name} cannot restore {degradation.name!r} "
                              f"({degradation.description}); it handles: {', '.join(self.handles)}.")
-        images = np.asarray(damaged.images.numpy() if hasattr(damaged.images, "numpy") else damaged.images)
+        images = _as_array(damaged.images)
         if not np.issubdtype(images.dtype, np.floating):
             raise ValueError(f"{self.name} restores float images in [0, 1], got dtype {images.dtype}"
                              f"{'; divide 0-255 images by 255 first' if images.dtype.kind in 'iu' else ''}.")
@@ -94,7 +96,7 @@ class Restorer:
                 raise ValueError(f"{self.name}: {degradation.name!r} damages pixels, so the Damaged batch "
                                  f"needs its mask (N, H, W, 1) with 1 = known pixel, got mask=None.")
         else:
-            mask = np.asarray(mask.numpy() if hasattr(mask, "numpy") else mask)
+            mask = _as_array(mask)
             if mask.dtype == object or mask.shape != images.shape[:3] + (1,):
                 raise ValueError(f"{self.name}: the mask must have shape {images.shape[:3] + (1,)} "
                                  f"(N, H, W, 1) like the damaged images, got {mask.shape}.")
@@ -112,7 +114,7 @@ class Restorer:
             height, width = height * factor, width * factor
         expected = (count, height, width, channels)
         try:
-            restored = np.asarray(restored.numpy() if hasattr(restored, "numpy") else restored, dtype=np.float32)
+            restored = _as_array(restored).astype(np.float32)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{self.name} must return an array of images, got {type(restored).__name__}.") from error
         if restored.shape != expected:
@@ -127,6 +129,11 @@ class Restorer:
                              f"[{lowest:.4g}, {highest:.4g}]; a method that overshoots clips its own "
                              f"output, and 0-255 images are divided by 255.")
         return np.clip(restored, 0.0, 1.0)
+
+
+def _as_array(values) -> np.ndarray:
+    """A NumPy array of ``values``; tensors (anything with ``.numpy()``) are converted first."""
+    return np.asarray(values.numpy() if hasattr(values, "numpy") else values)
 
 
 def _handled_degradations(name: str, handles) -> tuple[str, ...]:
