@@ -3,6 +3,7 @@
 #   make test     set up, run the unit tests, then execute every notebook at the smoke budget
 #   make lab      set up and start JupyterLab on the notebooks
 #   make check-html  (maintainers) open the rendered course in headless Chromium and check every page
+#   make versions    (maintainers) run notebooks 00, 03, 07 on the oldest and newest TensorFlow/Keras
 # Everything installs into .venv/ from the package registries; nothing else is touched.
 
 PYTHON ?= python3
@@ -18,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # training checkpoints of notebook runs stay inside the checkout (make clean removes them)
 export COURSE_WORKDIR ?= $(CURDIR)/build/work
 
-.PHONY: setup course test lab check-html fashion-mnist lock strip golden clean
+.PHONY: setup course test lab check-html versions fashion-mnist lock strip golden clean
 
 # Python 3.11+ installs the exact versions CI uses; 3.10 the ranges from pyproject.toml.
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
@@ -29,7 +30,7 @@ $(VENV)/.installed: pyproject.toml requirements-lock.txt
 	  $(BIN)/python -m pip install --quiet -r requirements-lock.txt && \
 	  $(BIN)/python -m pip install --quiet --no-deps -e . ; \
 	else \
-	  $(BIN)/python -m pip install --quiet -e ".[dev]" ; \
+	  $(BIN)/python -m pip install --quiet -e ".[tensorflow,dev]" ; \
 	fi
 	touch $@
 
@@ -73,11 +74,19 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 # Maintainers, after `make course`: open every page of build/html in headless Chromium and check
-# that it loads, its images load, its figures match build/$(BUDGET)'s notebooks, no cell shows an
-# error and every link resolves. Needs Debian's Chromium (not a Python package; CI has none).
+# that it loads, its images load, its figures and formulas match build/$(BUDGET)'s notebooks, every
+# formula is typeset (no raw TeX), nothing comes from the web, no cell shows an error, the search
+# finds a page and every link resolves; screenshots (desktop and phone) go to build/screenshots.
+# Needs Debian's Chromium (not a Python package; CI has none).
 check-html: $(VENV)/.installed
 	@test -x /usr/bin/chromium || { echo "make check-html needs Debian's Chromium: sudo apt-get install chromium"; exit 1; }
-	$(BIN)/python scripts/check_rendered_course.py --html build/html --executed build/$(BUDGET)
+	$(BIN)/python scripts/check_rendered_course.py --html build/html --executed build/$(BUDGET) --screenshots build/screenshots
+
+# Maintainers: install the course the way a notebook's setup cell does into fresh environments
+# holding the oldest TensorFlow/Keras pair that pyproject.toml allows (as tensorflow-cpu) and the
+# newest the registry serves, and run notebooks 00, 03 and 07 at smoke on each (build/versions/).
+versions: $(VENV)/.installed
+	$(BIN)/python scripts/check_versions.py
 
 # Keep only the outputs of golden cells (tag nbval-check-output) in the committed notebooks.
 strip: $(VENV)/.installed
@@ -92,7 +101,7 @@ golden: setup
 lock:
 	rm -rf build/lockvenv && $(PYTHON) -m venv build/lockvenv
 	build/lockvenv/bin/python -m pip install --quiet --upgrade pip
-	build/lockvenv/bin/python -m pip install --quiet ".[dev]"
+	build/lockvenv/bin/python -m pip install --quiet ".[tensorflow,dev]"
 	(sed -n '1,2p' requirements-lock.txt; build/lockvenv/bin/python -m pip freeze --exclude course_lib --exclude pip) > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt
 

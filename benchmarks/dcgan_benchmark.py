@@ -26,7 +26,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from course_lib import data, gan, runtime  # noqa: E402
+from course_lib import data, gan, runtime, training  # noqa: E402
 from course_lib.evaluator import load_evaluator  # noqa: E402
 
 keras = gan.keras
@@ -62,7 +62,7 @@ def train_for(model: gan.GAN, images: np.ndarray, batch_size: int, seconds: floa
 
     dataset = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed)
                .repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
-    limit = gan.TimeLimit(seconds)
+    limit = training.TimeLimit(seconds)
     counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: counted.append(1))
     counted = []
     started = time.perf_counter()
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runtime.seed_everything(args.seed)
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
-    evaluator = load_evaluator()
+    evaluator, _ = load_evaluator()
     test_features = evaluator.features(mnist.x_test)
     from course_lib import metrics
 

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
           f"{arguments.slow_images or count} digits); parameters tuned on training digits only.\n")
     print(benchmark.TABLE_HEADER)
     result = benchmark.benchmark(restorers, clean, labels, degradations=arguments.degradations,
-                                 evaluator=load_evaluator(), reference_images=dataset.x_train,
+                                 evaluator=load_evaluator()[0], reference_images=dataset.x_train,
                                  seed=arguments.seed, slow_num_images=arguments.slow_images)
     print("\n" + benchmark.format_table(result))
     print(f"\nBenchmark {result.seconds:.0f} s; whole script {time.perf_counter() - started:.0f} s.")

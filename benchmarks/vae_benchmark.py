@@ -80,7 +80,7 @@ def main(argv=None) -> int:
                 continue
             model = build()
             started = time.perf_counter()
-            model, history = vae.train_vae(config, mnist.x_train, vae=model, workdir=workdir, verbose=0, restart=True)
+            model, history = vae.train_vae(config, mnist.x_train, model=model, workdir=workdir, verbose=0, restart=True)
             spent = time.perf_counter() - started
             seen = int(model.optimizer.iterations.numpy()) * config.batch_size
             negative_elbo = -vae.elbo_per_image(model, binary_test).mean()

@@ -5,7 +5,8 @@ Modules (each opens with what it is for and which notebooks use it):
 
 - ``course_lib.data``: MNIST and Fashion-MNIST loading, offline first; ``tf.data`` pipelines.
 - ``course_lib.runtime``: seeds, device report, ``tf.distribute`` strategy, budgets.
-- ``course_lib.training``: resumable ``fit`` and load-or-train of shipped weights.
+- ``course_lib.training``: the one resumable, time-limited ``fit`` every model family trains
+  through, and the shipped-model layer (manifests, load-or-train).
 - ``course_lib.viz``: image grids, comparisons, training curves (figures, never ``plt.show``).
 - ``course_lib.exercises``: automatic checks of the learners' exercises.
 - ``course_lib.solutions``: the reference solutions those checks compare against.
@@ -28,12 +29,23 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.decisions`` / ``course_lib.challenges``: notebook 10's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
 
-Importing the package does not import TensorFlow: submodules import it when they need it.
+Importing the package does not import TensorFlow: submodules import it when they need it. It
+does check that some TensorFlow is installed (``tensorflow``, ``tensorflow-cpu`` or any other
+build that provides the module), because installing the course never installs one over another:
+``pip install -e .`` keeps the TensorFlow you have, ``pip install -e ".[tensorflow]"`` adds one.
 """
 
+import importlib.util
+import sys
 import warnings
 
 __version__ = "0.4.0"
+
+if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
+    raise ImportError(
+        "course_lib needs TensorFlow 2.16.2 or newer, and none is installed in this Python "
+        "environment. Install it with the course, pip install -e \".[tensorflow]\", or on its own, "
+        "pip install tensorflow (tensorflow-cpu or another build of TensorFlow works too).")
 
 # Keras warns on every fit() with a tf.data pipeline that its default shuffle=True is ignored;
 # the course's pipelines shuffle themselves, so the warning only distracts.

@@ -2,12 +2,20 @@
 
 Each check raises a ``ValueError`` that names the argument, what was expected and what
 arrived, so that a learner who passes the wrong thing reads the fix in the message instead
-of a shape error from deep inside TensorFlow. Nothing here imports TensorFlow.
+of a shape error from deep inside TensorFlow. The degradations, metrics, data, evaluator and
+human-evaluation modules (notebooks 00-10) all check their arguments here, so one kind of
+mistake gets one message everywhere. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+# Course images are greyscale or colour (1 to 4 channels); more channels in the last axis
+# almost always means a channels-first array such as (N, 1, 28, 28).
+MAX_IMAGE_CHANNELS = 4
 
 
 def as_image_batch(images, name: str = "images", *, channels: int | None = None,
@@ -15,12 +23,17 @@ def as_image_batch(images, name: str = "images", *, channels: int | None = None,
     """Return ``images`` as a float32 NHWC NumPy array, or raise a clear ``ValueError``.
 
     Accepts NumPy arrays, tensors (anything with ``.numpy()``) and nested lists. Rejects
-    non-numeric dtypes, a rank other than 4, a channel count other than ``channels`` (when
-    given), non-finite values and values outside ``value_range`` (when given).
+    non-numeric dtypes, a rank other than 4, an empty axis, a channel count other than
+    ``channels`` (when given) or above ``MAX_IMAGE_CHANNELS`` (channels-first arrays),
+    non-finite values and values outside ``value_range`` (when given).
     """
     if hasattr(images, "numpy"):
         images = images.numpy()
-    array = np.asarray(images)
+    try:
+        array = np.asarray(images)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name} must be a numeric array of images; it could not be turned "
+                         f"into one array ({error}).") from error
     if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
                                      or np.issubdtype(array.dtype, np.integer)
                                      or array.dtype == bool):
@@ -30,11 +43,21 @@ def as_image_batch(images, name: str = "images", *, channels: int | None = None,
             f"{name} must be a batch of images with shape (batch, height, width, channels), "
             f"got shape {array.shape}. Add a batch axis with images[None] or a channel axis "
             f"with images[..., None].")
-    if channels is not None and array.shape[-1] != channels:
-        raise ValueError(f"{name} must have {channels} channel(s) in the last axis, "
-                         f"got shape {array.shape}.")
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: shape {array.shape}.")
+    if 0 in array.shape:
+        raise ValueError(f"{name} has an empty axis: shape {array.shape}; expected images of "
+                         f"at least one pixel and one channel.")
+    expected_channels = channels if channels is not None else f"1 to {MAX_IMAGE_CHANNELS}"
+    wrong_channels = (array.shape[-1] != channels if channels is not None
+                      else array.shape[-1] > MAX_IMAGE_CHANNELS)
+    if wrong_channels:
+        hint = ""
+        if array.shape[1] <= MAX_IMAGE_CHANNELS:
+            hint = (" It looks channels-first (batch, channels, height, width); course images "
+                    "are channels-last: use np.moveaxis(images, 1, -1).")
+        raise ValueError(f"{name} must have {expected_channels} channel(s) in the last axis "
+                         f"(batch, height, width, channels), got shape {array.shape}.{hint}")
     if np.issubdtype(array.dtype, np.integer) and value_range == (0.0, 1.0) and array.max() > 1:
         raise ValueError(f"{name} holds integers up to {array.max()}: course images are float32 "
                          f"in [0, 1]; divide uint8 images by 255 first.")
@@ -51,6 +74,91 @@ def as_image_batch(images, name: str = "images", *, channels: int | None = None,
     return array
 
 
+def as_mask(mask, images: np.ndarray, name: str = "mask") -> np.ndarray:
+    """Return a pixel mask for ``images`` as float32 (N, H, W, 1) of 0 and 1, or raise.
+
+    The course's convention: 1 = known pixel, 0 = missing pixel, one channel that applies to
+    every channel of ``images`` (an array already checked by :func:`as_image_batch`).
+    """
+    if mask is None:
+        raise ValueError(f"{name} is None, but these images need one: an array of shape "
+                         f"{images.shape[:3] + (1,)} with 1 = known pixel, 0 = missing.")
+    mask = as_image_batch(mask, name, channels=1)
+    if mask.shape != images.shape[:3] + (1,):
+        raise ValueError(f"{name} must have shape {images.shape[:3] + (1,)} (one channel, same "
+                         f"batch and size as the images), got {mask.shape}.")
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError(f"{name} must hold only 0 (missing pixel) and 1 (known pixel).")
+    return mask
+
+
+def as_feature_matrix(values, name: str, *, min_rows: int = 1,
+                      max_magnitude: float | None = None) -> np.ndarray:
+    """Return ``values`` as a finite float64 array of shape (rows, columns), or raise.
+
+    With ``max_magnitude``, refuses entries larger than that in absolute value: set-to-set
+    scores square or cube the features, and beyond such a size float64 overflows.
+    """
+    if hasattr(values, "numpy"):
+        values = values.numpy()
+    try:
+        array = np.asarray(values)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a numeric array; it could not be turned into one "
+                         f"array ({error}).") from error
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
+                                     or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}.")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must have shape (num_samples, num_features), "
+                         f"got shape {array.shape}.")
+    if array.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} samples (rows), "
+                         f"got shape {array.shape}.")
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has no columns: shape {array.shape}.")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    if max_magnitude is not None:
+        largest = float(np.max(np.abs(array)))
+        if largest > max_magnitude:
+            raise ValueError(f"{name} holds values up to {largest:.3g} in magnitude; expected "
+                             f"features of at most {max_magnitude:g} (network activations are "
+                             f"far smaller; rescale them), beyond which the score overflows.")
+    return array
+
+
+def class_labels(labels, num_classes: int, name: str = "labels", *,
+                 num_samples: int | None = None) -> np.ndarray:
+    """Return integer class labels in [0, num_classes) as an int64 array of shape (N,), or raise.
+
+    Strings, floats (even whole-valued ones), booleans, labels outside [0, num_classes) and a
+    length other than ``num_samples`` (when given) are refused: the same check for the
+    evaluator's accuracy and the metrics' recognition rate.
+    """
+    if hasattr(labels, "numpy"):
+        labels = labels.numpy()
+    try:
+        array = np.asarray(labels)
+    except ValueError as error:
+        raise ValueError(f"{name} must be integer class indices; they could not be turned into "
+                         f"one array ({error}).") from error
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name} must be integer class indices in [0, {num_classes}), got dtype "
+                         f"{array.dtype}; convert whole-valued floats with labels.astype(int).")
+    expected_shape = "(N,)" if num_samples is None else f"({num_samples},)"
+    if array.ndim != 1 or (num_samples is not None and array.shape != (num_samples,)):
+        raise ValueError(f"{name} must have shape {expected_shape}, one class index per image, "
+                         f"got shape {array.shape}.")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty.")
+    if array.min() < 0 or array.max() >= num_classes:
+        raise ValueError(f"{name} must be class indices in [0, {num_classes}), got values in "
+                         f"[{array.min()}, {array.max()}].")
+    return array.astype(np.int64)
+
+
 def same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
     """Raise ``ValueError`` unless two arrays have the same shape."""
     if first.shape != second.shape:
@@ -60,14 +168,73 @@ def same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_na
 
 def one_of(value, allowed, name: str):
     """Return ``value`` if it is in ``allowed``, else raise ``ValueError`` listing the choices."""
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:  # an unhashable value tested against a set or dict
+        known = False
+    if not known:
         choices = ", ".join(repr(choice) for choice in allowed)
         raise ValueError(f"Unknown {name} {value!r}; expected one of: {choices}.")
     return value
 
 
-def positive_int(value, name: str) -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+def _is_integer(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+
+
+def _is_number(value) -> bool:
+    return (not isinstance(value, (bool, np.bool_))
+            and isinstance(value, (int, float, np.integer, np.floating)))
+
+
+def _at_most(value, maximum, name: str):
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}, got {value!r}.")
+    return value
+
+
+def positive_int(value, name: str, *, maximum: int | None = None) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer (at most ``maximum``), else raise."""
+    if not _is_integer(value) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(_at_most(int(value), maximum, name))
+
+
+def seed(value, name: str = "seed") -> int:
+    """Return a random seed as an ``int`` if it is a non-negative integer, else raise."""
+    if not _is_integer(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     return int(value)
+
+
+def positive_number(value, name: str, *, maximum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number > 0 (at most ``maximum``), else raise."""
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(_at_most(float(value), maximum, name))
+
+
+def non_negative_number(value, name: str, *, maximum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0 (at most ``maximum``), else raise."""
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    return float(_at_most(float(value), maximum, name))
+
+
+def fraction(value, name: str, *, allow_zero: bool = True) -> float:
+    """Return ``value`` as a float in [0, 1] (or (0, 1] without ``allow_zero``), else raise."""
+    if not _is_number(value):
+        raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}.")
+    value = float(value)
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= 1):
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise ValueError(f"{name} must be a fraction in {interval}, got {value!r}.")
+    return value
+
+
+def boolean(value, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``, else raise (a string such as "no" is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)

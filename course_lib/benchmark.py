@@ -110,7 +110,7 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     if evaluator is None:
         from course_lib.evaluator import load_evaluator
 
-        evaluator = load_evaluator()
+        evaluator, _ = load_evaluator()
     if reference_images is not None:
         reference_images = as_image_batch(reference_images, "reference_images", channels=1)
 

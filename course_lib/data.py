@@ -19,10 +19,12 @@ import hashlib
 import json
 import os
 import pathlib
+import zipfile
 
 import numpy as np
 
-from course_lib._checks import one_of, positive_int
+from course_lib._checks import as_image_batch, boolean, one_of, positive_int
+from course_lib._checks import seed as check_seed
 
 REPOSITORY_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -74,8 +76,20 @@ class ImageDataset:
 
 
 def data_dir() -> pathlib.Path:
-    """The folder holding the shipped data: ``$COURSE_DATA_DIR`` or the repository's ``data/``."""
-    return pathlib.Path(os.environ.get("COURSE_DATA_DIR", REPOSITORY_ROOT / "data"))
+    """The folder holding the shipped data: ``$COURSE_DATA_DIR`` or the repository's ``data/``.
+
+    A ``COURSE_DATA_DIR`` that names no folder is an error here, before anything looks for
+    files in it (or decides that nothing is shipped and starts training).
+    """
+    chosen = os.environ.get("COURSE_DATA_DIR")
+    if chosen is None:
+        return REPOSITORY_ROOT / "data"
+    folder = pathlib.Path(chosen)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"COURSE_DATA_DIR is set to {chosen!r}, which is not a folder. "
+                                f"Point it at a copy of the course's data/ folder, or unset it "
+                                f"to use {REPOSITORY_ROOT / 'data'}.")
+    return folder
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -90,12 +104,26 @@ def sha256_of(path: str | os.PathLike) -> str:
 def shipped_file(name: str) -> tuple[pathlib.Path, dict]:
     """Path and manifest entry of a file listed in ``data/manifest.json``."""
     manifest_path = data_dir() / "manifest.json"
+    restore = "Restore it with `git checkout data/manifest.json`."
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path} is missing; it lists the course's data files "
-                                f"and their sha256. Restore it with `git checkout data/`.")
-    entries = json.loads(manifest_path.read_text())["files"]
-    one_of(name, tuple(entries), "shipped data file")
-    return data_dir() / name, entries[name]
+                                f"and their sha256. {restore}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{manifest_path} is damaged: it is not valid JSON ({error}). "
+                         f"{restore}") from error
+    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(entries, dict) or not entries:
+        raise ValueError(f"{manifest_path} is damaged: expected a JSON object whose \"files\" "
+                         f"maps each data file to its sha256, got {str(manifest)[:80]!r}. {restore}")
+    one_of(name, tuple(entries), f"shipped data file (listed in {manifest_path})")
+    entry = entries[name]
+    sha256 = entry.get("sha256") if isinstance(entry, dict) else None
+    if not isinstance(sha256, str) or len(sha256) != 64:
+        raise ValueError(f"{manifest_path} is damaged: the entry of {name} has no sha256 (a "
+                         f"64-character hex string), got {entry!r}. {restore}")
+    return data_dir() / name, entry
 
 
 def verify_sha256(path: str | os.PathLike, expected: str, how_to_get: str) -> pathlib.Path:
@@ -125,11 +153,23 @@ def _from_bytes(name: str, source: str, arrays: dict, class_names: tuple[str, ..
 
 def load_npz_arrays(path: pathlib.Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Read named arrays from an ``.npz`` file without unpickling."""
-    with np.load(path, allow_pickle=False) as archive:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing.")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a readable .npz archive of arrays ({error}).") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds a single array, not an .npz archive of named arrays.")
+    with archive:
         missing = [key for key in keys if key not in archive.files]
         if missing:
             raise ValueError(f"{path} lacks the arrays {missing}; found {archive.files}.")
-        return {key: archive[key] for key in keys}
+        try:
+            return {key: archive[key] for key in keys}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is corrupted: its arrays cannot be read ({error}).") from error
 
 
 def load_mnist_subset(path: str | os.PathLike | None = None,
@@ -154,6 +194,7 @@ def keras_cache_dir() -> pathlib.Path:
 
 def load_full_mnist(download: bool = True) -> ImageDataset:
     """The full MNIST (60,000 / 10,000) from the Keras cache, downloading it if allowed."""
+    download = boolean(download, "download")
     path = keras_cache_dir() / "mnist.npz"
     if not path.exists():
         if not download:
@@ -196,6 +237,9 @@ def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.
         raise ValueError(f"{path}: expected unsigned-byte IDX data (type 0x08), got type {raw[2]:#04x}.")
     num_dims = raw[3]
     header_size = 4 + 4 * num_dims
+    if len(raw) < header_size:
+        raise ValueError(f"{path}: the header announces {num_dims} dimensions but the file has "
+                         f"only {len(raw)} bytes.")
     shape = tuple(int.from_bytes(raw[4 + 4 * axis: 8 + 4 * axis], "big") for axis in range(num_dims))
     payload = np.frombuffer(raw, dtype=np.uint8, offset=header_size)
     if payload.size != int(np.prod(shape)):
@@ -229,17 +273,48 @@ def load_fashion_mnist(folder: str | os.PathLike | None = None) -> ImageDataset:
     return _from_bytes("fashion_mnist", f"Fashion-MNIST IDX files in {folder}", arrays, FASHION_CLASS_NAMES)
 
 
-def take_per_class(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0):
-    """A stratified subset of about ``count`` images (same class proportions), in a seeded order."""
-    count = positive_int(count, "count")
-    if count >= len(labels):
+def class_shares(labels: np.ndarray, count: int) -> dict[int, int]:
+    """How many of ``count`` images each class gets: its share of ``labels``, summing to ``count``.
+
+    Each class gets the floor of its proportional share; the images left over go to the
+    classes with the largest remainders (ties to the smaller label), so the total is exact.
+    """
+    classes, sizes = np.unique(labels, return_counts=True)
+    ideal = count * sizes / sizes.sum()                       # (num_classes,)
+    shares = np.floor(ideal).astype(np.int64)
+    left_over = count - int(shares.sum())
+    by_remainder = np.argsort(-(ideal - shares), kind="stable")
+    shares[by_remainder[:left_over]] += 1
+    return {int(label): int(share) for label, share in zip(classes, shares)}
+
+
+def take_per_class(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+                   name: str = "count"):
+    """A stratified subset of exactly ``count`` images (the classes' shares kept), seeded order.
+
+    Refuses a ``count`` below the number of classes (some class would get no image) or above
+    the number of images there are; ``count`` equal to that number returns them all.
+    """
+    count = positive_int(count, name)
+    seed = check_seed(seed)
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels must have the same length, got {len(images)} "
+                         f"and {len(labels)}.")
+    if count > len(labels):
+        raise ValueError(f"{name}={count:,} asks for more images than there are: this split "
+                         f"holds {len(labels):,}.")
+    if count == len(labels):
         return images, labels
+    num_classes = len(np.unique(labels))
+    if count < num_classes:
+        raise ValueError(f"{name}={count} is too small for a stratified subset: it needs at "
+                         f"least one image of each of the {num_classes} classes.")
     rng = np.random.default_rng(seed)
     chosen = []
-    for label in np.unique(labels):
+    for label, share in class_shares(labels, count).items():
         members = np.flatnonzero(labels == label)
-        share = int(round(count * len(members) / len(labels)))
-        chosen.append(rng.choice(members, size=min(share, len(members)), replace=False))
+        chosen.append(rng.choice(members, size=share, replace=False))
     chosen = rng.permutation(np.concatenate(chosen))
     return images[chosen], labels[chosen]
 
@@ -251,11 +326,17 @@ def load_dataset(name: str = "mnist", source: str = "auto", *, num_train: int | 
     ``name``: ``"mnist"`` or ``"fashion_mnist"``. ``source`` (MNIST only): ``"subset"`` for the
     shipped 8,000 / 2,000 split; ``"full"`` for the 60,000 / 10,000 MNIST from the Keras cache
     or a download; ``"auto"`` for the full MNIST when the Keras cache has it, else the subset.
-    ``num_train`` / ``num_test`` take a stratified, seeded subset of each split.
+    ``num_train`` / ``num_test`` take a stratified, seeded subset of exactly that many images
+    of each split (at least one per class, at most the split's size).
     Introduced in notebook 00_welcome_and_setup.
     """
     one_of(name, DATASET_NAMES, "dataset name")
     one_of(source, SOURCES, "data source")
+    seed = check_seed(seed)
+    boolean(verbose, "verbose")
+    for count, count_name in ((num_train, "num_train"), (num_test, "num_test")):
+        if count is not None:
+            positive_int(count, count_name)
     if name == "mnist":
         if source == "full" or (source == "auto" and (keras_cache_dir() / "mnist.npz").exists()):
             dataset = load_full_mnist()
@@ -267,9 +348,9 @@ def load_dataset(name: str = "mnist", source: str = "auto", *, num_train: int | 
         x_train, y_train = dataset.x_train, dataset.y_train
         x_test, y_test = dataset.x_test, dataset.y_test
         if num_train is not None:
-            x_train, y_train = take_per_class(x_train, y_train, num_train, seed)
+            x_train, y_train = take_per_class(x_train, y_train, num_train, seed, "num_train")
         if num_test is not None:
-            x_test, y_test = take_per_class(x_test, y_test, num_test, seed + 1)
+            x_test, y_test = take_per_class(x_test, y_test, num_test, seed + 1, "num_test")
         dataset = dataclasses.replace(
             dataset, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
             source=f"{dataset.source}; stratified subset of {len(y_train):,}/{len(y_test):,}")
@@ -284,17 +365,30 @@ def make_dataset(images, labels=None, *, batch_size: int = 128, shuffle: bool = 
 
     Yields ``images`` batches, or ``(images, labels)`` when ``labels`` is given. Shuffling uses
     a buffer as large as the data (a full shuffle) with ``seed`` and reshuffles every epoch.
+    With ``drop_remainder=True`` the batch may not exceed the data (it would yield nothing).
     """
-    import tensorflow as tf
-
-    from course_lib._checks import as_image_batch
-
     images = as_image_batch(images)
     batch_size = positive_int(batch_size, "batch_size")
+    seed = check_seed(seed)
+    for flag, flag_name in ((shuffle, "shuffle"), (drop_remainder, "drop_remainder"),
+                            (repeat, "repeat")):
+        boolean(flag, flag_name)
+    if drop_remainder and not repeat and batch_size > len(images):
+        raise ValueError(f"batch_size={batch_size:,} is larger than the {len(images):,} images, "
+                         f"so drop_remainder=True would yield no batch at all; pass a batch_size "
+                         f"of at most {len(images):,} or drop_remainder=False.")
     if labels is not None:
+        if hasattr(labels, "numpy"):
+            labels = labels.numpy()
         labels = np.asarray(labels)
         if labels.shape != (len(images),):
             raise ValueError(f"labels must have shape ({len(images)},), got {labels.shape}.")
+        if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+            raise ValueError(f"labels must be numbers (class indices or targets), got dtype "
+                             f"{labels.dtype}.")
+    import tensorflow as tf
+
+    if labels is not None:
         dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     else:
         dataset = tf.data.Dataset.from_tensor_slices(images)

@@ -27,7 +27,8 @@ import numpy as np
 from course_lib._checks import as_image_batch, positive_int
 
 __all__ = ["SHIPPED_MODELS", "CLASSICAL_CANDIDATES", "DecisionRow", "manifest_row", "matches_manifest",
-           "classical_rows", "decision_table", "format_table", "milliseconds_per_image"]
+           "classical_rows", "decision_table", "format_table", "milliseconds_per_image", "load_shipped_model",
+           "measure_shipped_models"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,16 +36,17 @@ class ShippedModel:
     method: str
     task: str
     degradation: str | None = None  # restoration tasks: the degradation name
+    family: str = "learned_restorer"  # whose loader reads it: a key of FAMILIES
 
 
 # manifest name -> what it does; the table lists them in this order
 SHIPPED_MODELS = {
-    "dcgan_mnist": ShippedModel("DCGAN", "generation"),
-    "vae_mnist_latent2": ShippedModel("VAE, latent 2", "generation"),
-    "vae_mnist_latent16": ShippedModel("VAE, latent 16", "generation"),
+    "dcgan_mnist": ShippedModel("DCGAN", "generation", family="dcgan"),
+    "vae_mnist_latent2": ShippedModel("VAE, latent 2", "generation", family="vae"),
+    "vae_mnist_latent16": ShippedModel("VAE, latent 16", "generation", family="vae"),
     "dncnn_noise_0.3": ShippedModel("DnCNN", "denoising, σ 0.3", "noise_0.3"),
     "unet_hole_12": ShippedModel("U-Net (MSE)", "inpainting, 12 × 12 hole", "hole_12"),
-    "pix2pix_hole_12": ShippedModel("cGAN (pix2pix)", "inpainting, 12 × 12 hole", "hole_12"),
+    "pix2pix_hole_12": ShippedModel("cGAN (pix2pix)", "inpainting, 12 × 12 hole", "hole_12", family="pix2pix"),
     "unet_missing_50": ShippedModel("U-Net", "inpainting, 50% missing", "missing_50"),
     "unet_blur": ShippedModel("U-Net", "deblurring", "blur"),
     "unet_down_2": ShippedModel("U-Net", "super-resolution × 2", "down_2"),
@@ -78,7 +80,8 @@ class DecisionRow:
     damaged_psnr: float | None = None       # the damaged input's PSNR: the bar
     negative_elbo: float | None = None      # nats per image, VAEs
     iw_nll: float | None = None             # importance-weighted NLL, k = 100, VAEs
-    training_seconds: float | None = None   # on 2 CPU cores (the cGAN: plus its U-Net start)
+    training_seconds: float | None = None   # on 2 CPU cores, inside epochs (the cGAN: plus its U-Net start;
+                                            # the VAEs' manifests predate that: wall time with checkpoints)
     ms_per_image: float | None = None
     parameters: int | None = None
     training_data: str = ""
@@ -107,14 +110,14 @@ def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
     metrics = manifest["metrics"]
     common = dict(name=name, method=model.method, task=model.task, parameters=int(manifest["parameters"]),
                   training_seconds=float(metrics["training_seconds"]), source=manifest["command"])
-    if name == "dcgan_mnist":
+    if model.family == "dcgan":
         return DecisionRow(**common, fid=metrics["fid"], fid_floor=metrics["fid_floor_real_vs_real"],
                            training_data="8,000 MNIST training digits")
-    if name.startswith("vae_"):
+    if model.family == "vae":
         return DecisionRow(**common, negative_elbo=metrics["test_negative_elbo"],
                            iw_nll=metrics["test_importance_weighted_nll_k100"],
                            training_data="8,000 MNIST training digits")
-    if name.startswith("pix2pix"):
+    if model.family == "pix2pix":
         start = training.read_manifest(manifest["config"]["init_from"])
         cgan = metrics["cgan"]
         common["training_seconds"] += float(start["metrics"]["training_seconds"])
@@ -153,6 +156,75 @@ def milliseconds_per_image(function: Callable, inputs, *, repeats: int = 3) -> f
         function(inputs)
         best = min(best, time.perf_counter() - started)
     return 1000.0 * best / count
+
+
+# ------------------------------------------------------------------ the shipped models, loaded
+
+def _families() -> dict:
+    """family -> (loader, what to time): a generator maps latent codes to images; a restorer is
+    wrapped as a Restorer that reads damaged images. Every loader returns ``(model, manifest)``."""
+    from course_lib import gan, learned_restoration, pix2pix, training, vae
+
+    def learned(model, manifest):
+        config = training.config_from_manifest(learned_restoration.LearnedRestorerConfig, manifest)
+        return learned_restoration.learned_restorer(model, config.architecture, (config.degradation,))
+
+    return {
+        "dcgan": (gan.load_generator, lambda model, latent: model.generate(noise=latent)),
+        "vae": (vae.load_vae, lambda model, latent: model.decode(latent)),
+        "learned_restorer": (learned_restoration.load_learned_restorer, learned),
+        "pix2pix": (pix2pix.load_pix2pix, lambda model, manifest: pix2pix.pix2pix_restorer(model)),
+    }
+
+
+def load_shipped_model(name: str, **options):
+    """``(model, manifest)`` of shipped model ``name``, through its family's loader (``options``
+    go to it, e.g. ``retrain=True``). Introduced in notebook 10_choosing_methods_and_challenges."""
+    loader, _ = _families()[_known(name).family]
+    return loader(name, **options)
+
+
+def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = None, num_timed: int = 100,
+                           num_samples: int = 2000, seed: int = 0, reference_features=None,
+                           fid_floor: float | None = None) -> tuple[dict, dict]:
+    """Load every shipped model and measure what its manifest cannot hold: ``(models, measured)``.
+
+    Introduced in notebook 10_choosing_methods_and_challenges. Each model is timed on this
+    machine (:func:`milliseconds_per_image`) on ``num_timed`` inputs: generators on latent codes
+    drawn with ``seed``, restorers on the first ``images`` damaged as the benchmark damages them
+    (seed 0). A generator whose manifest records no FID (the VAEs) is scored on ``num_samples``
+    samples against ``reference_features`` (default: the evaluator's features of ``images``),
+    with ``fid_floor`` beside it. ``models`` maps each name to its loaded model; ``measured``
+    is what :func:`decision_table` takes as ``measured=``.
+    """
+    from course_lib import degradations, metrics
+
+    images = as_image_batch(images, "images", channels=1)
+    num_timed = positive_int(num_timed, "num_timed")
+    num_samples = positive_int(num_samples, "num_samples")
+    names = list(SHIPPED_MODELS) if names is None else list(names)
+    families = _families()
+    models, measured = {}, {}
+    for name in names:
+        shipped = _known(name)
+        model, manifest = load_shipped_model(name)
+        models[name] = model
+        _, run = families[shipped.family]
+        if shipped.task == "generation":
+            latent = np.random.default_rng(seed).standard_normal((num_timed, model.latent_dim)).astype(np.float32)
+            measured[name] = {"ms_per_image": milliseconds_per_image(lambda codes: run(model, codes), latent)}
+            if manifest is None or "fid" not in manifest["metrics"]:
+                codes = np.random.default_rng(seed).standard_normal((num_samples, model.latent_dim)).astype(np.float32)
+                reference = reference_features if reference_features is not None else evaluator.features(images)
+                measured[name]["fid"] = metrics.frechet_distance(evaluator.features(run(model, codes)), reference)
+                if fid_floor is not None:
+                    measured[name]["fid_floor"] = fid_floor
+        else:
+            restorer = run(model, manifest)
+            damaged = degradations.get_degradation(shipped.degradation).apply(images[:num_timed], seed=0)
+            measured[name] = {"ms_per_image": milliseconds_per_image(
+                lambda batch: restorer(damaged._replace(images=batch)), damaged.images)}
+    return models, measured
 
 
 def _classical_restorer(method: str, train_images):

@@ -14,15 +14,18 @@ artefacts, demosaicking) and unknown-kernel (blind) blur.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import re
-import typing
 
 import numpy as np
 import scipy.ndimage
 
-from course_lib._checks import as_image_batch, one_of, positive_int
+from course_lib._checks import (as_image_batch, as_mask, boolean, non_negative_number, one_of,
+                                positive_int, positive_number)
+from course_lib._checks import fraction as check_fraction
+from course_lib._checks import seed as check_seed
 
 __all__ = [
     "add_gaussian_noise", "add_salt_and_pepper", "remove_random_pixels", "cut_square_hole",
@@ -41,47 +44,20 @@ DEFAULT_BLUR_SIGMA = 1.5
 # The eight degradations of the restoration benchmark, by name.
 BENCHMARK_DEGRADATIONS = ("noise_0.1", "noise_0.3", "noise_0.5", "hole_12", "missing_50", "blur",
                           "down_2", "down_4")
-
-
-# --------------------------------------------------------------------------------------------
-# Checks
-# --------------------------------------------------------------------------------------------
-
-def _fraction(value, name: str, *, allow_zero: bool = True) -> float:
-    """Return ``value`` as a float in [0, 1] (or (0, 1] without ``allow_zero``), else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}.")
-    value = float(value)
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (math.isfinite(value) and low_ok and value <= 1):
-        interval = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be a fraction in {interval}, got {value!r}.")
-    return value
-
-
-def _non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
-    return value
-
-
-def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    return int(seed)
-
-
-def _check_mask(mask, images: np.ndarray) -> np.ndarray:
-    mask = as_image_batch(mask, "mask", channels=1)
-    if mask.shape != images.shape[:3] + (1,):
-        raise ValueError(f"mask must have shape {images.shape[:3] + (1,)} (one channel, same "
-                         f"batch and size as the images), got {mask.shape}.")
-    if not np.all((mask == 0) | (mask == 1)):
-        raise ValueError("mask must hold only 0 (missing pixel) and 1 (known pixel).")
-    return mask
+# Size limits. Beyond them a 28 x 28 digit (or a 512 x 512 photograph) is wiped out or the
+# call asks for gigabytes: a blur of sigma 10 already spreads a pixel over a whole digit, a
+# PSF of radius 50 covers a 101 x 101 window, and a factor of 32 turns a 28 x 28 digit into a
+# 896 x 896 image.
+MAX_BLUR_SIGMA = 10.0
+# A PSF narrower than this is no blur at all (and its exponent would divide by zero).
+MIN_BLUR_SIGMA = 0.01
+# Noise of standard deviation 10 on the [0, 1] scale already leaves only clipped 0s and 1s.
+MAX_NOISE_SIGMA = 10.0
+MAX_PSF_RADIUS = 50
+MAX_UPSAMPLING_FACTOR = 32
+MAX_STROKES = 50
+# A stroke may be at most this fraction of the shorter image side wide (7 pixels on a digit).
+MAX_STROKE_WIDTH_SHARE = 0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,10 +74,12 @@ def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -
     zero-mean** where the image is near 0 or 1: on MNIST's black background the clipped noise
     averages ``sigma / sqrt(2 pi)`` (0.12 for sigma 0.3). ``clip=False`` returns ``x + sigma n``
     unclipped (values outside [0, 1]; for studying the noise itself, not for restorers).
+    ``sigma`` is at most ``MAX_NOISE_SIGMA`` (10).
     """
     images = as_image_batch(images)
-    sigma = _non_negative(sigma, "sigma")
-    generator = np.random.default_rng(_seed(seed))
+    sigma = non_negative_number(sigma, "sigma", maximum=MAX_NOISE_SIGMA)
+    clip = boolean(clip, "clip")
+    generator = np.random.default_rng(check_seed(seed))
     noise = generator.standard_normal(images.shape).astype(np.float32)   # (N, H, W, C)
     noisy = images + np.float32(sigma) * noise                            # y = x + sigma n
     return np.clip(noisy, 0.0, 1.0) if clip else noisy
@@ -116,8 +94,8 @@ def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
     unlike a mask, the restorer is not told where they are.
     """
     images = as_image_batch(images)
-    fraction = _fraction(fraction, "fraction")
-    generator = np.random.default_rng(_seed(seed))
+    fraction = check_fraction(fraction, "fraction")
+    generator = np.random.default_rng(check_seed(seed))
     count, height, width, _ = images.shape
     num_hit = int(round(fraction * height * width))
     damaged = images.copy()
@@ -140,7 +118,7 @@ def apply_mask(images, mask) -> np.ndarray:
     (N, H, W, 1) and holds only 0 and 1; it applies to every channel.
     """
     images = as_image_batch(images)
-    mask = _check_mask(mask, images)
+    mask = as_mask(mask, images)
     return images * mask
 
 
@@ -153,8 +131,8 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
     measurements (a sensor that samples only some pixels, packet loss).
     """
     images = as_image_batch(images)
-    fraction = _fraction(fraction, "fraction")
-    generator = np.random.default_rng(_seed(seed))
+    fraction = check_fraction(fraction, "fraction")
+    generator = np.random.default_rng(check_seed(seed))
     count, height, width, _ = images.shape
     num_missing = int(round(fraction * height * width))
     mask = np.ones((count, height, width, 1), dtype=np.float32)
@@ -167,6 +145,10 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
 
 def hole_corner(image_size: int, hole_size: int) -> int:
     """Top (= left) index of a centred square hole: ``(image_size - hole_size) // 2``."""
+    image_size = positive_int(image_size, "image_size")
+    hole_size = positive_int(hole_size, "hole_size")
+    if hole_size > image_size:
+        raise ValueError(f"hole_size must be at most image_size ({image_size}), got {hole_size}.")
     return (image_size - hole_size) // 2
 
 
@@ -186,7 +168,7 @@ def cut_square_hole(images, size: int, position: str = "centre",
     count, height, width, _ = images.shape
     if size > min(height, width):
         raise ValueError(f"size must be at most the image side ({min(height, width)}), got {size}.")
-    generator = np.random.default_rng(_seed(seed))
+    generator = np.random.default_rng(check_seed(seed))
     mask = np.ones((count, height, width, 1), dtype=np.float32)
     for index in range(count):
         if position == "centre":
@@ -205,15 +187,22 @@ def draw_strokes(images, num_strokes: int = 3, width: int = 2,
     Introduced in notebook 06_degradations_and_classical_restoration. Each image gets
     ``num_strokes`` polylines of 2 to 4 straight segments between random points, each
     ``width`` pixels thick; the pixels under them are missing. It simulates scratches, text
-    overlays, or a user painting out an object (free-form inpainting).
+    overlays, or a user painting out an object (free-form inpainting). At most
+    ``MAX_STROKES`` strokes, each at most a quarter of the shorter image side wide (7 pixels
+    on a 28 x 28 digit): wider strokes erase the whole image.
     """
     from skimage.draw import line
 
     images = as_image_batch(images)
-    num_strokes = positive_int(num_strokes, "num_strokes")
+    num_strokes = positive_int(num_strokes, "num_strokes", maximum=MAX_STROKES)
     width = positive_int(width, "width")
-    generator = np.random.default_rng(_seed(seed))
     count, height, width_pixels, _ = images.shape
+    widest = max(1, int(MAX_STROKE_WIDTH_SHARE * min(height, width_pixels)))
+    if width > widest:
+        raise ValueError(f"width must be at most a quarter of the shorter image side, {widest} "
+                         f"pixels for {height} x {width_pixels} images, got {width}: wider "
+                         f"strokes erase the whole image.")
+    generator = np.random.default_rng(check_seed(seed))
     brush = np.ones((width, width), dtype=bool)
     mask = np.ones((count, height, width_pixels, 1), dtype=np.float32)
     for index in range(count):
@@ -241,11 +230,15 @@ def gaussian_psf(sigma: float = DEFAULT_BLUR_SIGMA, radius: int | None = None) -
     Introduced in notebook 06_degradations_and_classical_restoration. ``radius`` defaults to
     ``ceil(3 sigma)``. ``psf[i, j] = exp(-(i^2 + j^2) / (2 sigma^2)) / Z`` with the sum equal to 1,
     so blurring keeps the mean brightness. The deblurring restorers use the same PSF.
+    ``sigma`` lies between ``MIN_BLUR_SIGMA`` (0.01) and ``MAX_BLUR_SIGMA`` (10) pixels and
+    ``radius`` is at most ``MAX_PSF_RADIUS`` (50).
     """
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}.")
-    radius = int(math.ceil(3 * sigma)) if radius is None else positive_int(radius, "radius")
+    sigma = positive_number(sigma, "sigma (pixels)", maximum=MAX_BLUR_SIGMA)
+    if sigma < MIN_BLUR_SIGMA:
+        raise ValueError(f"sigma (pixels) must be at least {MIN_BLUR_SIGMA}, got {sigma!r}: a "
+                         f"narrower PSF is no blur.")
+    radius = (int(math.ceil(3 * sigma)) if radius is None
+              else positive_int(radius, "radius", maximum=MAX_PSF_RADIUS))
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     one_dimensional = np.exp(-offsets ** 2 / (2.0 * sigma ** 2))        # (2r + 1,)
     psf = np.outer(one_dimensional, one_dimensional)                     # (2r + 1, 2r + 1)
@@ -258,10 +251,12 @@ def gaussian_blur(images, sigma: float = DEFAULT_BLUR_SIGMA, seed: int = 0) -> n
     Introduced in notebook 06_degradations_and_classical_restoration. ``y = k * x`` (no
     noise), computed by ``scipy.ndimage.convolve`` per image and channel with mode
     ``"reflect"``. It simulates defocus or a shaken camera with a known kernel. ``seed`` is
-    accepted for a uniform interface and unused: this blur is deterministic.
+    accepted for a uniform interface and unused: this blur is deterministic. Images are
+    channels-last (N, H, W, C); a channels-first array is refused, since blurring it would mix
+    its rows with its channels.
     """
     images = as_image_batch(images)
-    _seed(seed)
+    check_seed(seed)
     psf = gaussian_psf(sigma)
     kernel = psf[None, :, :, None]                                       # (1, k, k, 1)
     return scipy.ndimage.convolve(images, kernel, mode="reflect").astype(np.float32)
@@ -284,7 +279,7 @@ def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
     """
     images = as_image_batch(images)
     factor = _factor(factor)
-    _seed(seed)
+    check_seed(seed)
     count, height, width, channels = images.shape
     if height % factor or width % factor:
         raise ValueError(f"the image height and width must be multiples of factor {factor}, "
@@ -298,40 +293,80 @@ def upsample(images, factor: int, method: str = "nearest") -> np.ndarray:
 
     Introduced in notebook 06_degradations_and_classical_restoration. (N, h, w, C) ->
     (N, h factor, w factor, C) via ``skimage.transform.resize`` with spline order 0, 1 or 3
-    (pixel centres aligned, edges reflected, no anti-aliasing); the result is clipped to
-    [0, 1] because cubic splines overshoot. Nearest upsampling repeats each pixel in a
-    ``factor`` x ``factor`` block, so it exactly inverts :func:`downsample` on images that are
-    constant on those blocks.
+    (pixel centres aligned, edges reflected, no anti-aliasing), one image and one channel at a
+    time, so an image is enlarged the same whether it comes alone or in a batch; the result is
+    clipped to [0, 1] because cubic splines overshoot. Nearest upsampling repeats each pixel in
+    a ``factor`` x ``factor`` block, so it exactly inverts :func:`downsample` on images that are
+    constant on those blocks. ``factor`` is at most ``MAX_UPSAMPLING_FACTOR`` (32).
     """
     from skimage.transform import resize
 
     images = as_image_batch(images)
     factor = _factor(factor)
+    if factor > MAX_UPSAMPLING_FACTOR:
+        raise ValueError(f"factor must be at most {MAX_UPSAMPLING_FACTOR} (a 28 x 28 digit "
+                         f"becomes {28 * MAX_UPSAMPLING_FACTOR} x {28 * MAX_UPSAMPLING_FACTOR}), "
+                         f"got {factor}.")
     one_of(method, UPSAMPLING_METHODS, "upsampling method")
     count, height, width, channels = images.shape
     if method == "nearest":
         return np.repeat(np.repeat(images, factor, axis=1), factor, axis=2)
-    enlarged = resize(images, (count, height * factor, width * factor, channels),
-                      order=SPLINE_ORDER[method], mode="symmetric", anti_aliasing=False,
-                      preserve_range=True)
-    return np.clip(enlarged, 0.0, 1.0).astype(np.float32)
+    enlarged = np.empty((count, height * factor, width * factor, channels), dtype=np.float32)
+    for index in range(count):
+        for channel in range(channels):
+            # clip=False: resize's own clip clamps to the range of the array it is given,
+            # which would make each result depend on the other images of the batch
+            enlarged[index, :, :, channel] = resize(
+                images[index, :, :, channel], (height * factor, width * factor),
+                order=SPLINE_ORDER[method], mode="symmetric", anti_aliasing=False,
+                preserve_range=True, clip=False)
+    return np.clip(enlarged, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------
 # Named degradations
 # --------------------------------------------------------------------------------------------
 
-class Damaged(typing.NamedTuple):
+class Damaged(collections.namedtuple("Damaged", ("images", "mask", "degradation"))):
     """A damaged batch: what a restorer is given.
 
     ``images``: the damaged images (for ``down`` degradations, the small low-resolution ones);
     ``mask``: (N, H, W, 1) with 1 = known pixel, 0 = missing, or ``None`` when no pixel is
-    missing; ``degradation``: the :class:`Degradation` that made them.
+    missing; ``degradation``: the :class:`Degradation` that made them (or its name, such as
+    ``"hole_12"``). Building one by hand checks all three: the images are a batch in [0, 1], a
+    degradation that removes pixels comes with its mask, and one that removes none has
+    ``mask=None``.
     """
 
-    images: np.ndarray
-    mask: np.ndarray | None
-    degradation: "Degradation"
+    __slots__ = ()
+
+    def __new__(cls, images, mask, degradation):
+        if not isinstance(degradation, (Degradation, str)):
+            raise ValueError(f"degradation must be a Degradation or its name (such as "
+                             f"'hole_12'), got {degradation!r}.")
+        degradation = get_degradation(degradation)
+        images = as_image_batch(images, "images")
+        if degradation.has_mask:
+            mask = as_mask(mask, images)
+        elif mask is not None:
+            raise ValueError(f"mask must be None for {degradation.name!r}, which removes no "
+                             f"pixels; got an array of shape {np.shape(mask)}.")
+        return super().__new__(cls, images, mask, degradation)
+
+
+def _level_text(level: float, percent: bool = False) -> str:
+    """The shortest decimal that names ``level`` exactly (as a percentage with ``percent``).
+
+    ``get_degradation`` reads it back to the same float: 0.3 -> ``"0.3"``, 0.07 as a percentage
+    -> ``"7"`` (not ``"7.000000000000001"``), 0.505 -> ``"50.5"``.
+    """
+    if not percent:
+        return np.format_float_positional(float(level), trim="-")
+    for digits in range(17):
+        text = np.format_float_positional(round(100 * float(level), digits), trim="-")
+        if float(text) / 100 == level:
+            return text
+    return np.format_float_positional(100 * float(level), trim="-")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,7 +378,10 @@ class Degradation:
     (``salt_pepper``, ``missing``), the hole side in pixels (``hole``), the number of strokes
     (``strokes``), the PSF sigma in pixels (``blur``) or the downsampling factor (``down``).
     ``position`` places holes (``"centre"`` or ``"random"``). Build them by name with
-    :func:`get_degradation`.
+    :func:`get_degradation`. Levels that the name could not say exactly are refused: holes,
+    strokes and factors are whole numbers (``Degradation("hole", 12.7)`` is an error, not
+    ``hole_12``), a factor is at least 2, fractions lie in (0, 1], and only holes take a
+    position.
     """
 
     kind: str
@@ -353,19 +391,42 @@ class Degradation:
     def __post_init__(self):
         one_of(self.kind, KINDS, "degradation kind")
         one_of(self.position, HOLE_POSITIONS, "hole position")
-        _non_negative(self.level, "level")
+        if self.position != "centre" and self.kind != "hole":
+            raise ValueError(f"position applies only to holes; a {self.kind!r} degradation "
+                             f"takes the default position 'centre', got {self.position!r}.")
+        what = f"the level of a {self.kind!r} degradation"
+        if self.kind == "noise":
+            positive_number(self.level, f"{what} (noise sigma)", maximum=MAX_NOISE_SIGMA)
+        elif self.kind in ("missing", "salt_pepper"):
+            check_fraction(self.level, f"{what} (fraction of pixels)", allow_zero=False)
+        elif self.kind == "blur":
+            sigma = positive_number(self.level, f"{what} (PSF sigma in pixels)",
+                                    maximum=MAX_BLUR_SIGMA)
+            if sigma < MIN_BLUR_SIGMA:
+                raise ValueError(f"{what} (PSF sigma in pixels) must be at least "
+                                 f"{MIN_BLUR_SIGMA}, got {self.level!r}.")
+        else:
+            level = positive_number(self.level, what)
+            if level != int(level):
+                raise ValueError(f"{what} must be a whole number (hole side, number of strokes "
+                                 f"or factor), got {self.level!r}.")
+            if self.kind == "strokes":
+                positive_int(int(level), f"{what} (number of strokes)", maximum=MAX_STROKES)
+            if self.kind == "down" and not 2 <= level <= MAX_UPSAMPLING_FACTOR:
+                raise ValueError(f"{what} (downsampling factor) must be an integer from 2 to "
+                                 f"{MAX_UPSAMPLING_FACTOR}, got {self.level!r}.")
 
     @property
     def name(self) -> str:
         """The short name the benchmark and the notebooks use, e.g. ``"noise_0.3"``."""
         if self.kind == "noise":
-            return f"noise_{self.level:g}"
+            return f"noise_{_level_text(self.level)}"
         if self.kind in ("missing", "salt_pepper"):
-            return f"{self.kind}_{round(100 * self.level):d}"
+            return f"{self.kind}_{_level_text(self.level, percent=True)}"
         if self.kind == "hole":
             return f"hole_{int(self.level)}" + ("_random" if self.position == "random" else "")
         if self.kind == "blur":
-            return "blur" if self.level == DEFAULT_BLUR_SIGMA else f"blur_{self.level:g}"
+            return "blur" if self.level == DEFAULT_BLUR_SIGMA else f"blur_{_level_text(self.level)}"
         if self.kind == "strokes":
             return f"strokes_{int(self.level)}"
         return f"down_{int(self.level)}"
@@ -444,11 +505,7 @@ def get_degradation(name: str | Degradation) -> Degradation:
         if not 0 < value <= 100:
             raise ValueError(f"{name!r}: the percentage must lie in (0, 100].")
         value = value / 100
-    elif kind in ("hole", "strokes", "down"):
-        if value != int(value) or value < 1:
-            raise ValueError(f"{name!r}: the {kind} level must be a positive integer.")
-        if kind == "down" and value < 2:
-            raise ValueError(f"{name!r}: the downsampling factor must be at least 2.")
-    elif kind in ("noise", "blur") and value <= 0:
-        raise ValueError(f"{name!r}: the {kind} level must be positive.")
-    return Degradation(kind, value, "random" if random_position else "centre")
+    try:
+        return Degradation(kind, value, "random" if random_position else "centre")
+    except ValueError as error:
+        raise ValueError(f"Degradation {name!r}: {error}") from error

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, class_labels, one_of, positive_int
 from course_lib.runtime import import_tensorflow
 
 import_tensorflow()
@@ -72,17 +72,28 @@ def compile_evaluator(model: keras.Model, config: EvaluatorConfig, steps_per_epo
     return model
 
 
-def train_evaluator(model: keras.Model, config: EvaluatorConfig, images, labels, *, validation=None,
-                    workdir=None, verbose="auto"):
-    """Train (and resume) the evaluator with :func:`course_lib.training.resumable_fit`."""
-    from course_lib.training import resumable_fit
+def train_evaluator(config: EvaluatorConfig, images, labels, *, model: keras.Model | None = None, validation=None,
+                    workdir=None, verbose="auto", restart: bool = False, strategy=None):
+    """Train (and resume) the evaluator with :func:`course_lib.training.resumable_fit`.
+
+    Returns ``(model, history)``, as every training entry point does. ``model``: a built
+    evaluator network to train instead of a new one from ``config``; ``strategy``: a
+    ``tf.distribute`` strategy to build and train the new one under.
+    """
+    from course_lib import training
 
     images = as_image_batch(images, channels=1)
-    if not getattr(model, "optimizer", None):
+    if model is None:
+        with training.distribution_scope(strategy):
+            model = compile_evaluator(build_evaluator(config), config,
+                                      steps_per_epoch=len(images) // config.batch_size)
+    elif not getattr(model, "optimizer", None):
         compile_evaluator(model, config, steps_per_epoch=len(images) // config.batch_size)
-    return resumable_fit(model, (images, np.asarray(labels)), epochs=config.epochs, batch_size=config.batch_size,
-                         config=dataclasses.asdict(config), seed=config.seed, workdir=workdir, name="evaluator",
-                         validation_data=validation, verbose=verbose)
+    history = training.resumable_fit(model, (images, np.asarray(labels)), epochs=config.epochs,
+                                     batch_size=config.batch_size, config=dataclasses.asdict(config),
+                                     seed=config.seed, workdir=workdir, name="evaluator",
+                                     validation_data=validation, verbose=verbose, restart=restart)
+    return model, history
 
 
 class Evaluator:
@@ -122,11 +133,14 @@ class Evaluator:
         return self.logits(images).argmax(axis=1)
 
     def accuracy(self, images, labels) -> float:
-        labels = np.asarray(labels)
-        predicted = self.predict_labels(images)
-        if labels.shape != predicted.shape:
-            raise ValueError(f"labels must have shape {predicted.shape}, got {labels.shape}.")
-        return float(np.mean(predicted == labels))
+        """Fraction of ``images`` whose predicted class is ``labels`` (integers in [0, 10)).
+
+        Labels are checked as :func:`course_lib.metrics.recognition_rate` checks them: strings,
+        floats and classes outside [0, 10) are errors, not an accuracy of 0.
+        """
+        images = self._check(images)
+        labels = class_labels(labels, self.model.output_shape[-1], num_samples=len(images))
+        return float(np.mean(self.predict_labels(images) == labels))
 
     # set-level scores -------------------------------------------------------------------------
     def fid(self, images_a, images_b) -> float:
@@ -156,19 +170,29 @@ class Evaluator:
         return metrics.recognition_rate(self.probabilities(restored_images), labels, clean)
 
 
-def load_evaluator(retrain: bool = False, config: EvaluatorConfig = EvaluatorConfig()) -> Evaluator:
-    """The shipped evaluator (sha256-checked), or one trained now when ``retrain`` or none is shipped."""
+def load_evaluator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config: EvaluatorConfig | None = None,
+                   model: keras.Model | None = None, verbose=2):
+    """The shipped evaluator (sha256-checked), or one trained now when ``retrain`` or none is shipped.
+
+    Returns ``(evaluator, manifest_or_None)`` like every loader: an :class:`Evaluator` (which
+    also keeps the manifest). ``config`` defaults to the manifest's; ``model``: a built
+    evaluator network to load the weights into (or to train) instead of a new one.
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
     from course_lib import data, training
 
+    one_of(name, (PRETRAINED_NAME,), "shipped evaluator")
+    config = training.shipped_config(name, EvaluatorConfig, EvaluatorConfig(), config=config, retrain=retrain)
+
     def build():
-        return build_evaluator(config)
+        return model if model is not None else build_evaluator(config)
 
-    def train(model):
+    def train(network):
         mnist = data.load_dataset("mnist", source="subset", verbose=False)
-        train_evaluator(model, config, mnist.x_train, mnist.y_train, verbose=2)
+        train_evaluator(config, mnist.x_train, mnist.y_train, model=network, verbose=verbose)
 
-    model, manifest = training.load_or_train(PRETRAINED_NAME, build, train, retrain=retrain)
-    return Evaluator(model, manifest)
+    network, manifest = training.load_or_train(name, build, train, retrain=retrain)
+    return Evaluator(network, manifest), manifest
 
 
 def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> dict:
@@ -177,10 +201,8 @@ def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> di
 
     runtime.seed_everything(config.seed, deterministic=True)
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
-    model = build_evaluator(config)
-    started = time.perf_counter()
-    train_evaluator(model, config, mnist.x_train, mnist.y_train, verbose=verbose, workdir=None)
-    seconds = time.perf_counter() - started
+    model, history = train_evaluator(config, mnist.x_train, mnist.y_train, verbose=verbose, workdir=None,
+                                     restart=True)
     evaluator = Evaluator(model)
     test_features = evaluator.features(mnist.x_test)
     train_features = evaluator.features(mnist.x_train)
@@ -198,7 +220,8 @@ def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> di
                  "fid_floor_2000_vs_2000": round(fid_floor_2000, 4),
                  "kid_floor": round(kid_floor.mean, 6), "kid_floor_standard_error": round(kid_floor.standard_error, 6),
                  "fid_uniform_noise": round(metrics.frechet_distance(evaluator.features(noise), test_features), 2),
-                 "training_seconds": round(seconds, 1), "seconds_to_score_2000": round(scoring_seconds, 2)})
+                 "training_seconds": round(history.training_seconds, 1),
+                 "seconds_to_score_2000": round(scoring_seconds, 2)})
 
 
 def main(argv=None) -> int:

@@ -2,7 +2,8 @@
 
 A learner writes a function in a notebook cell (the stub raises ``NotImplementedError``) and
 calls ``check("exercise_name", their_function)``. The check runs it and the hidden reference
-(:mod:`course_lib.solutions`) on freshly drawn random inputs and prints one verdict:
+(:mod:`course_lib.solutions`) on freshly drawn random inputs (after a few fixed ones, where a
+common mistake shows only on a particular input) and prints one verdict:
 **passed**, **not attempted yet** (the stub still raises), or **wrong** with the first failing
 case and a hint. It never raises, so a notebook with untouched stubs still runs top to bottom
 in CI. ``show_solution(name)`` prints the reference once the learner has tried.
@@ -11,9 +12,11 @@ Introduced in notebook 00_welcome_and_setup.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import textwrap
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -32,6 +35,19 @@ class Exercise:
     rtol: float = 1e-5
     atol: float = 1e-6
     num_cases: int = 5  # more for cheap exercises whose mistakes show only on some inputs
+    fixed_cases: tuple = ()  # argument tuples tried before the random ones, on every seed
+    warnings_are_errors: bool = False  # the exercise asks for no warnings: a NumPy warning fails it
+
+
+@contextlib.contextmanager
+def _strict_floating_point(exercise: Exercise):
+    """Inside, warnings and NumPy floating-point errors (not underflow) raise, if the exercise asks."""
+    if not exercise.warnings_are_errors:
+        yield
+        return
+    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
+        warnings.simplefilter("error")
+        yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,10 +128,11 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
     rng = np.random.default_rng(seed)
     result = None
     for case in range(num_cases):
-        arguments = exercise.make_case(rng)
+        arguments = exercise.fixed_cases[case] if case < len(exercise.fixed_cases) else exercise.make_case(rng)
         expected = exercise.reference(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
         try:
-            actual = function(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
+            with _strict_floating_point(exercise):
+                actual = function(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
         except NotImplementedError:
             result = CheckResult(name, "not attempted",
                                  f"⏳ {name}: not attempted yet. Replace `raise NotImplementedError` "
@@ -217,7 +234,8 @@ register(Exercise("frechet_distance_1d", "09_evaluation", solutions.frechet_dist
 register(Exercise("two_sided_binomial_p_value", "09_evaluation", solutions.two_sided_binomial_p_value,
                   _votes,
                   "with t = min(k, n - k), the p-value is 2 * P(K <= t) for K ~ Binomial(n, 1/2), "
-                  "where P(K = i) = math.comb(n, i) / 2 ** n; cap it at 1.", rtol=1e-6, atol=1e-12))
+                  "where P(K = i) = math.comb(n, i) / 2 ** n; cap it at 1.", rtol=1e-6, atol=1e-12,
+                  fixed_cases=((50, 100),)))  # a tie on an even n: 2 P(K <= 50) = 1.08 without the cap
 
 
 # ----------------------------------------------------------------- 02_gan_theory
@@ -249,7 +267,9 @@ def _two_distributions(rng: np.random.Generator) -> tuple:
 
 register(Exercise("optimal_discriminator", "02_gan_theory", solutions.optimal_discriminator, _two_densities,
                   "D* = p_data / (p_data + p_generator); where both are 0 that is 0/0, so use "
-                  "np.where(total > 0, ..., 0.5) and divide by np.where(total > 0, total, 1.0)."))
+                  "np.where(total > 0, ..., 0.5) and divide by np.where(total > 0, total, 1.0) (np.where "
+                  "computes both branches, so p / total inside it still divides 0 by 0; the check turns "
+                  "that warning into an error).", warnings_are_errors=True))
 register(Exercise("value_function_monte_carlo", "02_gan_theory", solutions.value_function_monte_carlo,
                   _discriminator_scores,
                   "average np.log(real_scores) and np.log(1 - fake_scores) separately (the two sets can "
@@ -445,9 +465,9 @@ def _convolution_stack(rng: np.random.Generator) -> tuple:
 def _restorations_and_logits(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 6)), 28, 28, 1)
     logits_shape = (shape[0], int(rng.choice([1, 7, 14])), int(rng.choice([1, 7, 14])), 1)
-    scale = float(rng.choice([1.0, 50.0]))  # large logits overflow np.exp
-    return (rng.random(shape), rng.random(shape), scale * rng.normal(size=logits_shape),
-            float(rng.choice([0.0, 0.01, 0.3, 1.0])))
+    logits = float(rng.choice([1.0, 50.0])) * rng.normal(size=logits_shape)
+    logits.flat[rng.integers(logits.size)] = -rng.uniform(720.0, 2000.0)  # np.exp(-l) overflows past 709.8
+    return rng.random(shape), rng.random(shape), logits, float(rng.choice([0.0, 0.01, 0.3, 1.0]))
 
 
 def _trade_off_points(rng: np.random.Generator) -> tuple:

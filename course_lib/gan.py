@@ -12,8 +12,8 @@ so ``log D = -softplus(-l)`` and ``log(1 - D) = -softplus(l)``, computed without
 
 Images are in [0, 1] outside the GAN; it converts to the generator's [-1, 1] (``tanh``) at its
 boundary. Introduced in notebooks 02_gan_theory (losses, toy GAN) and 03_dcgan_mnist (DCGAN).
-Left out: conditional GANs for restoration (``course_lib.restoration``) and evaluation
-(``course_lib.evaluator``).
+Left out: the conditional GAN that restores images (``course_lib.pix2pix``, notebook 08), the
+training loop itself (``course_lib.training.resumable_fit``) and evaluation (``course_lib.evaluator``).
 """
 
 from __future__ import annotations
@@ -327,38 +327,6 @@ class GAN(keras.Model):
 
 # ------------------------------------------------------------------------------- callbacks
 
-class TimeLimit(keras.callbacks.Callback):
-    """Stops ``fit()`` after ``seconds`` of training (checked after every batch).
-
-    Training time is the wall-clock time inside epochs. What other callbacks do between the
-    last batch of an epoch and the first of the next (FID, sample grids, checkpoints) is left
-    out, so a run that is measured more often is not trained less. ``training_seconds`` holds
-    the time counted so far.
-    """
-
-    def __init__(self, seconds: float, clock=time.perf_counter):
-        super().__init__()
-        if seconds <= 0:
-            raise ValueError(f"seconds must be positive, got {seconds}.")
-        self.seconds = float(seconds)
-        self.clock = clock
-        self.training_seconds = 0.0
-        self.epoch_started = None
-        self.counted_before_epoch = 0.0
-
-    def on_train_begin(self, logs=None):
-        self.training_seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.counted_before_epoch = self.training_seconds
-        self.epoch_started = self.clock()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.training_seconds = self.counted_before_epoch + self.clock() - self.epoch_started
-        if self.training_seconds >= self.seconds:
-            self.model.stop_training = True
-
-
 class SampleAndFIDCallback(keras.callbacks.Callback):
     """Every ``every`` epochs: a grid of samples from fixed noise, and the FID on the evaluator.
 
@@ -414,30 +382,26 @@ def build_dcgan(config: DCGANConfig) -> GAN:
     return gan
 
 
-def train_dcgan(config: DCGANConfig, images, *, gan: GAN | None = None, callbacks=(), workdir=None,
-                verbose="auto", restart: bool = False):
-    """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
+def train_dcgan(config: DCGANConfig, images, *, model: GAN | None = None, callbacks=(), workdir=None,
+                verbose="auto", restart: bool = False, strategy=None):
+    """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(gan, history)``.
 
-    Returns ``(gan, history)``. ``config.max_seconds`` stops training after that much training
-    time (:class:`TimeLimit`; ``history.training_seconds`` says how much this call trained).
+    The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
     """
+    from course_lib import training
     from course_lib._checks import as_image_batch
-    from course_lib.training import resumable_fit
 
     images = as_image_batch(images, channels=1)
     if images.shape[1:] != (28, 28, 1):
         raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
-    gan = gan if gan is not None else build_dcgan(config)
-    callbacks = list(callbacks)
-    limit = TimeLimit(config.max_seconds) if config.max_seconds else None
-    if limit is not None:
-        callbacks.append(limit)
-    history = resumable_fit(gan, images, epochs=config.epochs, batch_size=config.batch_size,
-                            config={**dataclasses.asdict(config), "num_images": len(images)},
-                            seed=config.seed, workdir=workdir, name="dcgan", callbacks=callbacks,
-                            verbose=verbose, restart=restart)
-    history.training_seconds = None if limit is None else limit.training_seconds
-    return gan, history
+    if model is None:
+        with training.distribution_scope(strategy):
+            model = build_dcgan(training.build_config(config, strategy))
+    history = training.resumable_fit(model, images, epochs=config.epochs, batch_size=config.batch_size,
+                                     config={**dataclasses.asdict(config), "num_images": len(images)},
+                                     seed=config.seed, workdir=workdir, name="dcgan", max_seconds=config.max_seconds,
+                                     callbacks=callbacks, verbose=verbose, restart=restart)
+    return model, history
 
 
 # --------------------------------------------------------------------------- shipped weights
@@ -461,7 +425,7 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
     from course_lib.evaluator import load_evaluator
 
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
-    evaluator = load_evaluator()
+    evaluator, _ = load_evaluator()
     progress = SampleAndFIDCallback(evaluator, mnist.x_test, every=1, num_samples=2000, seed=config.seed)
     started = time.perf_counter()
     model, history = train_dcgan(config, mnist.x_train, callbacks=[progress], workdir=workdir, verbose=verbose,
@@ -483,7 +447,7 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
         command="python -m course_lib.gan --train", seed=config.seed, config=dataclasses.asdict(config),
         metrics={"fid": round(fid, 3), "fid_floor_real_vs_real": round(floor, 3),
                  "fid_over_floor": round(fid / floor, 2),
-                 "training_seconds": round(history.training_seconds or seconds, 1),  # inside epochs
+                 "training_seconds": round(history.training_seconds, 1),  # inside epochs
                  "wall_seconds": round(seconds, 1),  # with the per-epoch FID and checkpoints
                  "updates": int(model.generator_optimizer.iterations.numpy()),
                  "epochs_completed": len(epochs), "class_histogram": np.round(histogram, 4).tolist(),
@@ -508,6 +472,10 @@ def load_progress() -> dict:
     from course_lib import data, training
 
     manifest = training.read_manifest(PRETRAINED_NAME)
+    missing = [field for field in ("progress_file", "progress_sha256") if not isinstance(manifest.get(field), str)]
+    if missing:
+        raise ValueError(f"{training.pretrained_dir() / f'{PRETRAINED_NAME}.json'} is damaged: it lacks {missing}; "
+                         f"restore it with `git checkout -- data/pretrained/{PRETRAINED_NAME}.json`.")
     path = data.verify_sha256(training.pretrained_dir() / manifest["progress_file"], manifest["progress_sha256"],
                               f"Restore it with `git checkout data/pretrained/` or rerun `{manifest['command']}`.")
     with np.load(path, allow_pickle=False) as archive:
@@ -519,25 +487,24 @@ def load_progress() -> dict:
     return progress
 
 
-def load_generator(retrain: bool = False, config: DCGANConfig | None = None, images=None):
+def load_generator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config: DCGANConfig | None = None,
+                   model: GAN | None = None, images=None, verbose=2):
     """The shipped DCGAN generator (moving average of weights), or a freshly trained one.
 
-    Training (``retrain=True``, or no shipped weights) uses ``images`` when given, else the
-    shipped MNIST training split. Returns ``(gan, manifest_or_None)``: a :class:`GAN` whose
-    generator is ready to sample.
+    Returns ``(gan, manifest_or_None)``: a :class:`GAN` whose generator is ready to sample.
+    ``config`` defaults to the manifest's (:func:`course_lib.training.shipped_config`);
+    ``model``: a built GAN to load the weights into (or to train) instead of a new one.
+    Training (``retrain=True``, or nothing shipped) uses ``images`` when given, else the
+    shipped MNIST training split. Introduced in notebook 03_dcgan_mnist.
     """
     from course_lib import training
 
-    manifest_config = None
-    if not retrain and (training.pretrained_dir() / f"{PRETRAINED_NAME}.json").exists():
-        manifest_config = training.read_manifest(PRETRAINED_NAME)["config"]
-        manifest_config = {key: tuple(value) if isinstance(value, list) else value
-                           for key, value in manifest_config.items()}
-    config = config or (DCGANConfig(**manifest_config) if manifest_config else DCGANConfig())
+    one_of(name, (PRETRAINED_NAME,), "shipped DCGAN")
+    config = training.shipped_config(name, DCGANConfig, DCGANConfig(), config=config, retrain=retrain)
     holder = {}
 
     def build():
-        holder["gan"] = build_dcgan(dataclasses.replace(config, ema_decay=0.0))
+        holder["gan"] = model if model is not None else build_dcgan(dataclasses.replace(config, ema_decay=0.0))
         return holder["gan"].generator
 
     def train(generator):
@@ -545,12 +512,15 @@ def load_generator(retrain: bool = False, config: DCGANConfig | None = None, ima
 
         training_images = images if images is not None else \
             data.load_dataset("mnist", source="subset", verbose=False).x_train
-        trained, _ = train_dcgan(config, training_images, verbose=2)
+        trained, _ = train_dcgan(config, training_images, verbose=verbose)
         source = trained.ema_generator if trained.ema_generator is not None else trained.generator
         generator.set_weights(source.get_weights())
 
-    generator, manifest = training.load_or_train(PRETRAINED_NAME, build, train, retrain=retrain)
-    return holder["gan"], manifest
+    _, manifest = training.load_or_train(name, build, train, retrain=retrain)
+    gan = holder["gan"]
+    if gan.ema_generator is not None:  # a GAN given with a moving average samples from it: the same weights
+        gan.ema_generator.set_weights(gan.generator.get_weights())
+    return gan, manifest
 
 
 def main(argv=None) -> int:

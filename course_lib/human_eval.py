@@ -33,7 +33,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.stats
 
-from course_lib._checks import as_image_batch, one_of, positive_int
+from course_lib._checks import as_image_batch, non_negative_number, one_of, positive_int
+from course_lib._checks import seed as check_seed
 
 __all__ = [
     "Trial", "Vote", "TwoAFCResult", "make_trials", "scripted_votes", "analyse_votes",
@@ -42,6 +43,11 @@ __all__ = [
 
 CHOICES = ("left", "right")
 INTERVAL_METHODS = ("wilson", "exact")
+# A session of more trials than this is beyond any observer's patience (and memory: each
+# trial keeps its two images).
+MAX_TRIALS = 10_000
+# The widget enlarges each image at most this many times (a 28 x 28 digit to 448 x 448).
+MAX_DISPLAY_SCALE = 16
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
@@ -107,12 +113,6 @@ class TwoAFCResult(typing.NamedTuple):
 # Trials
 # --------------------------------------------------------------------------------------------
 
-def _seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}.")
-    return int(seed)
-
-
 def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
     """Draw ``num_trials`` reproducible 2AFC trials pairing an image of A with one of B.
 
@@ -128,8 +128,8 @@ def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
     if set_a.shape[1:] != set_b.shape[1:]:
         raise ValueError(f"set_a and set_b must hold images of one shape, got {set_a.shape[1:]} "
                          f"and {set_b.shape[1:]}.")
-    num_trials = positive_int(num_trials, "num_trials")
-    generator = np.random.default_rng(_seed(seed))
+    num_trials = positive_int(num_trials, "num_trials", maximum=MAX_TRIALS)
+    generator = np.random.default_rng(check_seed(seed))
     indices_a = generator.choice(len(set_a), num_trials, replace=num_trials > len(set_a))
     indices_b = generator.choice(len(set_b), num_trials, replace=num_trials > len(set_b))
     # balanced placement: half the trials with A on the left, then shuffled
@@ -145,7 +145,8 @@ def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
 
 
 def _check_trials(trials) -> list[Trial]:
-    trials = list(trials) if not isinstance(trials, Trial) else None
+    is_list = isinstance(trials, Iterable) and not isinstance(trials, (Trial, str, bytes))
+    trials = list(trials) if is_list else None
     if not trials or not all(isinstance(trial, Trial) for trial in trials):
         raise ValueError("trials must be a non-empty list of Trial objects from make_trials.")
     return trials
@@ -170,13 +171,16 @@ def scripted_votes(trials: Sequence[Trial], judge: Callable, seed: int = 0,
     if not callable(judge):
         raise ValueError(f"judge must be a function from images (N, H, W, C) to scores (N,), "
                          f"got {judge!r}.")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}.")
-    generator = np.random.default_rng(_seed(seed))
+    noise = non_negative_number(noise, "noise")
+    generator = np.random.default_rng(check_seed(seed))
     left_images = np.stack([trial.left for trial in trials])        # (T, H, W, C)
     right_images = np.stack([trial.right for trial in trials])      # (T, H, W, C)
-    scores = np.asarray(judge(np.concatenate([left_images, right_images])), dtype=np.float64)
+    answer = judge(np.concatenate([left_images, right_images]))
+    try:
+        scores = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"judge must return one number per image, got something that is not "
+                         f"an array of numbers ({error}).") from error
     if scores.shape != (2 * len(trials),) or not np.all(np.isfinite(scores)):
         raise ValueError(f"judge must return one finite score per image, shape "
                          f"({2 * len(trials)},), got shape {scores.shape}.")
@@ -224,7 +228,7 @@ class TwoAlternativeForcedChoice:
         if not isinstance(observer, str) or not observer:
             raise ValueError(f"observer must be a non-empty name, got {observer!r}.")
         self.observer = observer
-        self.scale = positive_int(scale, "scale")
+        self.scale = positive_int(scale, "scale", maximum=MAX_DISPLAY_SCALE)
         if on_finished is not None and not callable(on_finished):
             raise ValueError(f"on_finished must be a function of the votes, got {on_finished!r}.")
         self.on_finished = on_finished
@@ -396,11 +400,28 @@ def analyse_votes(votes, confidence: float = 0.95, method: str = "wilson") -> Tw
 
 def save_votes(votes: Sequence[Vote], path: str | os.PathLike) -> pathlib.Path:
     """Write votes to a JSON file (one object per vote), to pool observers later."""
+    if isinstance(votes, (str, bytes, Vote)) or not isinstance(votes, Iterable):
+        votes = None
+    votes = list(votes) if votes is not None else []
     if not votes or not all(isinstance(vote, Vote) for vote in votes):
         raise ValueError("votes must be a non-empty list of Vote objects.")
     path = pathlib.Path(path)
     path.write_text(json.dumps([dataclasses.asdict(vote) for vote in votes], indent=1) + "\n")
     return path
+
+
+def _is_vote_record(record, fields: set) -> bool:
+    """Whether a JSON record has exactly the fields of a :class:`Vote`, each of its type."""
+    if not isinstance(record, dict) or not {"trial", "choice", "chose_a"} <= set(record) \
+            or set(record) - fields:
+        return False
+    trial, seconds = record["trial"], record.get("seconds")
+    return (isinstance(trial, int) and not isinstance(trial, bool) and trial >= 0
+            and record["choice"] in CHOICES and isinstance(record["chose_a"], bool)
+            and (seconds is None or (isinstance(seconds, (int, float))
+                                     and not isinstance(seconds, bool)
+                                     and math.isfinite(seconds) and seconds >= 0))
+            and isinstance(record.get("observer", "anonymous"), str))
 
 
 def load_votes(*paths: str | os.PathLike) -> list[Vote]:
@@ -414,15 +435,13 @@ def load_votes(*paths: str | os.PathLike) -> list[Vote]:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist; save votes with save_votes first.")
         try:
-            records = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
+            records = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not a JSON file of votes ({error}).") from error
         if not isinstance(records, list):
             raise ValueError(f"{path} must hold a JSON list of votes.")
         for record in records:
-            if not isinstance(record, dict) or not {"trial", "choice", "chose_a"} <= set(record) \
-                    or set(record) - fields or record["choice"] not in CHOICES \
-                    or not isinstance(record["chose_a"], bool):
+            if not _is_vote_record(record, fields):
                 raise ValueError(f"{path} holds a record that is not a vote: {record!r}.")
             votes.append(Vote(**record))
     return votes

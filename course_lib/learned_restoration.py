@@ -18,7 +18,6 @@ degradation).
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Sequence
 
 import numpy as np
@@ -33,7 +32,7 @@ from course_lib.restorer import Restorer
 __all__ = [
     "LearnedRestorerConfig", "build_dncnn", "build_unet", "build_learned_restorer", "model_inputs",
     "train_learned_restorer", "learned_restorer", "training_seeds", "training_pairs", "SHIPPED_RESTORERS",
-    "dilation_rates", "receptive_field", "learned_config_from_manifest", "load_learned_restorer",
+    "dilation_rates", "receptive_field", "load_learned_restorer",
     "shipped_restorer", "shipped_restorers", "evaluate_learned_restorer", "train_and_save",
 ]
 
@@ -47,7 +46,7 @@ class LearnedRestorerConfig:
     ``num_copies``: each training digit is damaged this many times with different seeds (more
     distinct noisy inputs from the same 8,000 digits). ``final_learning_rate``: cosine decay
     of the learning rate to this over ``epochs`` (``None``: constant). ``max_seconds``: stop
-    after this much training time (``course_lib.gan.TimeLimit``). ``paste_known``: the U-Net
+    after this much training time (``course_lib.training.TimeLimit``). ``paste_known``: the U-Net
     copies the known pixels of its input to its output (degradations with a mask only).
     ``jit_compile``: XLA-compile the training step (Keras leaves it off on CPU-only machines).
     """
@@ -264,7 +263,8 @@ def training_pairs(config: LearnedRestorerConfig, clean_images) -> tuple[np.ndar
 
 
 def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model=None, workdir=None,
-                           validation_images=None, verbose="auto", callbacks=(), restart: bool = False):
+                           validation_images=None, verbose="auto", callbacks=(), restart: bool = False,
+                           strategy=None):
     """Train a learned restorer on ``clean_images`` damaged by ``config.degradation``; resumable.
 
     Introduced in notebook 07_cnn_restoration; the one training entry point
@@ -273,33 +273,33 @@ def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model
     with seed 0 by the benchmark). Training goes through
     :func:`course_lib.training.resumable_fit` with the MSE objective, so a second call with the
     same configuration resumes; ``config.max_seconds`` stops it after that much training time.
-    Returns ``(model, history)``; ``history.training_seconds`` is the time this call trained.
+    ``model``: a compiled model to train instead of a new one from ``config``; ``strategy``: a
+    ``tf.distribute`` strategy to build and train the new one under.
+    Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
     """
     from course_lib import training
-    from course_lib.gan import TimeLimit
 
     inputs, targets = training_pairs(config, clean_images)
     if len(inputs) < config.batch_size:
         raise ValueError(f"{len(inputs)} training pairs are fewer than one batch of {config.batch_size}.")
     if model is None:
-        model = build_learned_restorer(config, steps_per_epoch=len(inputs) // config.batch_size)
-    model(inputs[:1])  # build
+        with training.distribution_scope(strategy):
+            model = build_learned_restorer(training.build_config(config, strategy),
+                                           steps_per_epoch=len(inputs) // config.batch_size)
+            model(inputs[:1])  # build
+    else:
+        model(inputs[:1])  # build
     validation = None
     if validation_images is not None:
         validation_images = as_image_batch(validation_images, "validation_images", channels=1)
         held = deg.get_degradation(config.degradation).apply(validation_images, seed=999)
         validation = (model_inputs(held, config.architecture), validation_images)
-    callbacks = list(callbacks)
-    limit = TimeLimit(config.max_seconds) if config.max_seconds else None
-    if limit is not None:
-        callbacks.append(limit)
-    started = time.perf_counter()
     history = training.resumable_fit(
         model, (inputs, targets), epochs=config.epochs, batch_size=config.batch_size,
         config={**dataclasses.asdict(config), "num_images": len(targets)}, seed=config.seed,
         workdir=workdir, name=f"restorer-{config.architecture}-{config.degradation}",
-        validation_data=validation, verbose=verbose, callbacks=callbacks, restart=restart)
-    history.training_seconds = limit.training_seconds if limit is not None else time.perf_counter() - started
+        max_seconds=config.max_seconds, validation_data=validation, verbose=verbose, callbacks=callbacks,
+        restart=restart)
     return model, history
 
 
@@ -361,36 +361,31 @@ def _shipped_name(name: str) -> str:
     return name
 
 
-def learned_config_from_manifest(manifest: dict) -> LearnedRestorerConfig:
-    """The :class:`LearnedRestorerConfig` recorded in a shipped restorer's manifest."""
-    fields = {field.name for field in dataclasses.fields(LearnedRestorerConfig)}
-    return LearnedRestorerConfig(**{key: value for key, value in manifest["config"].items() if key in fields})
-
-
 def load_learned_restorer(name: str, *, retrain: bool = False, config: LearnedRestorerConfig | None = None,
-                          images=None, workdir=None, verbose="auto"):
+                          model=None, images=None, workdir=None, verbose="auto"):
     """The shipped learned restorer ``name`` (sha256 checked), or one trained now.
 
     Introduced in notebook 07_cnn_restoration; notebook 08 loads ``"unet_hole_12"`` the same way.
     ``name`` is a key of :data:`SHIPPED_RESTORERS`. Training happens when the weights are not
     shipped or ``retrain=True``, with ``config`` (default: the manifest's, else the shipped one)
     on ``images`` (default: the 8,000 shipped training digits), resumably in ``workdir``.
+    ``model``: a built network to load the weights into (or to train into) instead of a new one.
     Returns ``(model, manifest_or_None)``: a Keras model reading :func:`model_inputs`.
     """
     from course_lib import training
 
     name = _shipped_name(name)
-    if config is None:
-        manifest_path = training.pretrained_dir() / f"{name}.json"
-        config = (learned_config_from_manifest(training.read_manifest(name)) if manifest_path.exists()
-                  else SHIPPED_RESTORERS[name])
+    config = training.shipped_config(name, LearnedRestorerConfig, SHIPPED_RESTORERS[name], config=config,
+                                     retrain=retrain)
 
     def build():  # an inference model: no optimizer to restore
-        model = _build_architecture(config)
-        model(np.zeros((1, 28, 28, 1 if config.architecture == "dncnn" else 2), np.float32))
-        return model
+        if model is not None:
+            return model
+        network = _build_architecture(config)
+        network(np.zeros((1, 28, 28, 1 if config.architecture == "dncnn" else 2), np.float32))
+        return network
 
-    def train_into(model):
+    def train_into(network):
         # the cosine schedule's length depends on the number of training images: train a model
         # compiled for them, then copy its weights into the one load_or_train returns
         from course_lib import data
@@ -398,10 +393,9 @@ def load_learned_restorer(name: str, *, retrain: bool = False, config: LearnedRe
         training_images = images if images is not None else \
             data.load_dataset("mnist", source="subset", verbose=False).x_train
         trained, _ = train_learned_restorer(config, training_images, workdir=workdir, verbose=verbose)
-        model.set_weights(trained.get_weights())
+        network.set_weights(trained.get_weights())
 
-    model, manifest = training.load_or_train(name, build, train_into, retrain=retrain)
-    return model, manifest
+    return training.load_or_train(name, build, train_into, retrain=retrain)
 
 
 def shipped_restorer(name: str, **kwargs) -> Restorer:
@@ -409,9 +403,12 @@ def shipped_restorer(name: str, **kwargs) -> Restorer:
     degradation it was trained on (``kwargs`` go to :func:`load_learned_restorer`).
 
     Introduced in notebook 07_cnn_restoration."""
+    from course_lib import training
+
     name = _shipped_name(name)
     model, manifest = load_learned_restorer(name, **kwargs)
-    config = learned_config_from_manifest(manifest) if manifest else SHIPPED_RESTORERS[name]
+    config = training.config_from_manifest(LearnedRestorerConfig, manifest) if manifest else \
+        kwargs.get("config") or SHIPPED_RESTORERS[name]
     return learned_restorer(model, config.architecture, (config.degradation,))
 
 
@@ -421,7 +418,7 @@ def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Rest
     from course_lib import training
 
     if names is None:
-        names = [name for name in SHIPPED_RESTORERS if (training.pretrained_dir() / f"{name}.json").exists()]
+        names = [name for name in SHIPPED_RESTORERS if training.has_shipped_weights(name)]
     return [shipped_restorer(name, **kwargs) for name in names]
 
 
@@ -470,12 +467,9 @@ def main(argv=None) -> int:
     parser.add_argument("--train", nargs="+", choices=list(SHIPPED_RESTORERS), required=True,
                         help="train these shipped restorers and write data/pretrained/NAME.*")
     arguments = parser.parse_args(argv)
-    from course_lib import runtime
+    from course_lib import training
 
-    for name in arguments.train:
-        runtime.seed_everything(SHIPPED_RESTORERS[name].seed)
-        manifest = train_and_save(name)
-        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)
+    training.train_shipped(arguments.train, SHIPPED_RESTORERS, train_and_save)
     return 0
 
 

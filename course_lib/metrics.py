@@ -2,7 +2,7 @@
 
 Notebooks 03-10 score restorations and generated images with these functions, and notebook
 09_evaluation introduces them all: the full-reference scores MSE, PSNR and SSIM for restored
-images against their clean originals; the set-to-set scores Frechet distance (FID), kernel
+images against their clean originals; the set-to-set scores squared Frechet distance (FID), kernel
 distance (KID), Inception Score and improved precision/recall for generated images; and the
 recognition rate of a classifier on restored or generated digits. Every function scores a
 whole set in one vectorised call and follows the course's conventions exactly (PSNR per image,
@@ -25,13 +25,15 @@ import scipy.linalg
 import scipy.ndimage
 import scipy.special
 
-from course_lib._checks import as_image_batch, one_of, positive_int, same_shape
+from course_lib._checks import (as_feature_matrix, as_image_batch, boolean, class_labels, one_of,
+                                positive_int, positive_number, same_shape)
+from course_lib._checks import seed as check_seed
 
 __all__ = [
     "mse", "psnr", "ssim",
     "frechet_distance", "kernel_distance", "inception_score", "precision_recall",
-    "recognition_rate",
-    "KernelDistance", "InceptionScore", "PrecisionRecall", "RecognitionRate",
+    "recognition_rate", "nearest_neighbours",
+    "KernelDistance", "InceptionScore", "PrecisionRecall", "RecognitionRate", "Neighbours",
 ]
 
 REDUCTIONS = ("mean", "none")
@@ -42,6 +44,17 @@ PROBABILITY_TOLERANCE = 1e-3
 FRECHET_EPSILON = 1e-6
 # Pairwise distances are computed for this many rows at a time to bound memory.
 DISTANCE_CHUNK_ROWS = 1000
+# Feature vectors larger than this in magnitude are refused: the kernel of KID cubes their
+# dot products and FID squares them, and network activations are many orders smaller.
+MAX_FEATURE_MAGNITUDE = 1e8
+# The largest data_range of an image format (16-bit images span 0 to 65535).
+MAX_DATA_RANGE = 65535.0
+# SSIM's Gaussian window needs a sigma of at least this (narrower ones divide by zero); far
+# wider ones are a uniform window, and squaring them overflows.
+MIN_WINDOW_SIGMA = 0.01
+MAX_WINDOW_SIGMA = 1000.0
+# KID averages over at most this many random subsets (clean-fid uses 100).
+MAX_KID_SUBSETS = 1000
 
 
 class KernelDistance(typing.NamedTuple):
@@ -77,46 +90,36 @@ class RecognitionRate(typing.NamedTuple):
 # Input checks shared by the functions below
 # --------------------------------------------------------------------------------------------
 
-def _positive_number(value, name: str) -> float:
-    """Return ``value`` as a float if it is a finite number > 0, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return value
-
-
 def _image_pair(images, references, data_range):
-    """Check a pair of image batches in [0, data_range]; return them as float64 NHWC arrays."""
-    data_range = _positive_number(data_range, "data_range")
+    """Check a pair of image batches in [0, data_range]; return them as float64 NHWC arrays.
+
+    Images outside [0, data_range] are refused. A ``data_range`` above 1 with a batch whose
+    maximum is at most 1 draws a warning: [0, 1] images scored as if they were 0-255 get a
+    PSNR some 48 dB too high and an SSIM near 1 (the pitfall notebook 09 shows).
+    """
+    data_range = positive_number(data_range, "data_range", maximum=MAX_DATA_RANGE)
     value_range = (0.0, data_range)
-    images = as_image_batch(images, "images", value_range=value_range)
-    references = as_image_batch(references, "references", value_range=value_range)
+    try:
+        images = as_image_batch(images, "images", value_range=value_range)
+        references = as_image_batch(references, "references", value_range=value_range)
+    except ValueError as error:
+        if "must lie in" not in str(error):
+            raise
+        raise ValueError(f"{error} The range is [0, data_range] with data_range={data_range:g}; "
+                         f"course images are in [0, 1] with data_range=1.0.") from None
     same_shape(images, references, "images", "references")
+    unit_scaled = [name for batch, name in ((images, "images"), (references, "references"))
+                   if float(batch.max()) <= 1]
+    if data_range > 1 and unit_scaled:
+        warnings.warn(f"data_range={data_range:g} but {' and '.join(unit_scaled)} never exceed 1: "
+                      f"for [0, 1] images pass data_range=1.0 (the course's scale), or the score "
+                      f"comes out far too good.", UserWarning, stacklevel=3)
     return images.astype(np.float64), references.astype(np.float64), data_range
 
 
-def _as_matrix(values, name: str, *, min_rows: int = 1) -> np.ndarray:
-    """Return ``values`` as a finite float64 array of shape (rows, columns), or raise."""
-    if hasattr(values, "numpy"):
-        values = values.numpy()
-    array = np.asarray(values)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
-                                     or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}.")
-    if array.ndim != 2:
-        raise ValueError(f"{name} must have shape (num_samples, num_features), "
-                         f"got shape {array.shape}.")
-    if array.shape[0] < min_rows:
-        raise ValueError(f"{name} needs at least {min_rows} samples (rows), "
-                         f"got shape {array.shape}.")
-    if array.shape[1] == 0:
-        raise ValueError(f"{name} has no columns: shape {array.shape}.")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return array
+def _as_features(values, name: str, *, min_rows: int = 1) -> np.ndarray:
+    """Feature vectors (rows) as a finite float64 matrix small enough not to overflow."""
+    return as_feature_matrix(values, name, min_rows=min_rows, max_magnitude=MAX_FEATURE_MAGNITUDE)
 
 
 def _same_feature_dimension(first: np.ndarray, second: np.ndarray,
@@ -166,13 +169,13 @@ def psnr(images, references, data_range: float = 1.0, reduction: str = "mean",
     """
     images, references, data_range = _image_pair(images, references, data_range)
     if max_db is not None:
-        max_db = _positive_number(max_db, "max_db")
+        max_db = positive_number(max_db, "max_db")
     one_of(reduction, REDUCTIONS, "reduction")
     # MSE_n = mean_{h,w,c} (x_nhwc - y_nhwc)^2                      # (N,)
     per_image_mse = np.mean((images - references) ** 2, axis=(1, 2, 3))
     with np.errstate(divide="ignore"):
-        # PSNR_n = 10 log10(L^2 / MSE_n), +inf where MSE_n = 0      # (N,)
-        per_image = 10.0 * np.log10(data_range ** 2 / per_image_mse)
+        # PSNR_n = 10 log10(L^2 / MSE_n) = 20 log10 L - 10 log10 MSE_n, +inf where MSE_n = 0
+        per_image = 20.0 * np.log10(data_range) - 10.0 * np.log10(per_image_mse)   # (N,)
     if max_db is not None:
         per_image = np.minimum(per_image, max_db)
     return _reduce(per_image, reduction)
@@ -225,11 +228,13 @@ def ssim(images, references, data_range: float = 1.0, window_size: int = 11,
     window_size = positive_int(window_size, "window_size")
     if window_size % 2 == 0:
         raise ValueError(f"window_size must be an odd positive integer, got {window_size}.")
-    sigma = _positive_number(sigma, "sigma")
-    k1 = _positive_number(k1, "k1")
-    k2 = _positive_number(k2, "k2")
-    if not isinstance(gaussian, (bool, np.bool_)):
-        raise ValueError(f"gaussian must be True or False, got {gaussian!r}.")
+    gaussian = boolean(gaussian, "gaussian")
+    sigma = positive_number(sigma, "sigma", maximum=MAX_WINDOW_SIGMA)
+    if gaussian and sigma < MIN_WINDOW_SIGMA:
+        raise ValueError(f"sigma must be at least {MIN_WINDOW_SIGMA} pixels for a Gaussian "
+                         f"window, got {sigma!r}.")
+    k1 = positive_number(k1, "k1", maximum=1.0)
+    k2 = positive_number(k2, "k2", maximum=1.0)
     one_of(reduction, REDUCTIONS, "reduction")
     height, width = images.shape[1], images.shape[2]
     if height < window_size or width < window_size:
@@ -283,20 +288,21 @@ def _matrix_square_root(matrix: np.ndarray) -> np.ndarray:
 
 
 def frechet_distance(features_a, features_b) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets (FID's formula).
+    """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to two feature sets: FID.
 
     Introduced in notebook 09_evaluation. ``features_a`` (N_a, D) and ``features_b`` (N_b, D)
     are feature vectors from the same network (the course's evaluator, giving a "Frechet
     LeNet distance" for MNIST), at least 2 rows each. Fits a mean and a sample covariance to
     each set and returns ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) as a Python
-    float: 0 for identical statistics, lower is better. The estimate is biased upwards for
+    float: 0 for identical statistics, lower is better. Its square root is a metric; the value
+    itself is not (it fails the triangle inequality). The estimate is biased upwards for
     small sets, so always report the floor (two disjoint real sets of the same size) beside it.
     The matrix square root follows pytorch-fid: scipy's ``sqrtm``; if that is not finite
     (singular product), retry with 1e-6 added to both diagonals; drop imaginary parts left by
     round-off. Tiny negative results from round-off are returned as 0.
     """
-    features_a = _as_matrix(features_a, "features_a", min_rows=2)
-    features_b = _as_matrix(features_b, "features_b", min_rows=2)
+    features_a = _as_features(features_a, "features_a", min_rows=2)
+    features_b = _as_features(features_b, "features_b", min_rows=2)
     _same_feature_dimension(features_a, features_b, "features_a", "features_b")
 
     mean_a, mean_b = features_a.mean(axis=0), features_b.mean(axis=0)  # (D,)
@@ -313,8 +319,8 @@ def frechet_distance(features_a, features_b) -> float:
         if largest_imaginary > 1e-3:
             raise ValueError(f"The square root of S_a S_b has an imaginary diagonal part of "
                              f"{largest_imaginary:.3g}: the covariances are numerically "
-                             f"unusable. Expected well-conditioned features (more samples "
-                             f"than feature dimensions helps).")
+                             f"unusable. Expected well-conditioned features_a and features_b "
+                             f"(more samples than feature dimensions helps).")
         product_root = product_root.real
 
     difference = mean_a - mean_b                                      # (D,)
@@ -348,15 +354,14 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
     FID the estimate is unbiased: two samples of one distribution score 0 on average and may
     score slightly below 0. Lower is better.
     """
-    features_a = _as_matrix(features_a, "features_a", min_rows=2)
-    features_b = _as_matrix(features_b, "features_b", min_rows=2)
+    features_a = _as_features(features_a, "features_a", min_rows=2)
+    features_b = _as_features(features_b, "features_b", min_rows=2)
     _same_feature_dimension(features_a, features_b, "features_a", "features_b")
-    num_subsets = positive_int(num_subsets, "num_subsets")
+    num_subsets = positive_int(num_subsets, "num_subsets", maximum=MAX_KID_SUBSETS)
     subset_size = positive_int(subset_size, "subset_size")
     if subset_size < 2:
         raise ValueError(f"subset_size must be at least 2 samples, got {subset_size}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    seed = check_seed(seed)
 
     size = min(subset_size, features_a.shape[0], features_b.shape[0])
     generator = np.random.default_rng(seed)
@@ -373,6 +378,9 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
         # MMD^2 = within_a + within_b - 2 mean_{i,j} k(a_i, b_j)
         estimates[subset] = within_a + within_b - 2.0 * kernel_ab.mean()
 
+    if not np.all(np.isfinite(estimates)):
+        raise ValueError("The kernel sums overflowed float64 (features too large or too many "
+                         "dimensions); rescale features_a and features_b.")
     mean = float(estimates.mean())
     whole_sets = size == features_a.shape[0] and size == features_b.shape[0]
     if num_subsets > 1 and not whole_sets:
@@ -384,7 +392,7 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
 
 def _as_probabilities(probabilities, name: str) -> np.ndarray:
     """Check class probabilities (N, C): non-negative rows summing to 1 within tolerance."""
-    probabilities = _as_matrix(probabilities, name)
+    probabilities = as_feature_matrix(probabilities, name)
     if probabilities.min() < 0:
         raise ValueError(f"{name} must be class probabilities (non-negative, rows summing to "
                          f"1), got a value of {probabilities.min():.4g}; apply a softmax "
@@ -458,6 +466,8 @@ def _fraction_inside(queries: np.ndarray, centres: np.ndarray,
 
 
 class Neighbours(typing.NamedTuple):
+    """The nearest references of each query: their row indices and Euclidean distances."""
+
     indices: np.ndarray    # (N_queries, k) rows of ``references``, nearest first
     distances: np.ndarray  # (N_queries, k) Euclidean distances
 
@@ -470,8 +480,8 @@ def nearest_neighbours(queries, references, k: int = 1) -> Neighbours:
     distance to its nearest training image with a held-out image's. Computed in chunks, so
     thousands of queries against thousands of references fit in memory.
     """
-    queries = _as_matrix(queries, "queries")
-    references = _as_matrix(references, "references")
+    queries = _as_features(queries, "queries")
+    references = _as_features(references, "references")
     _same_feature_dimension(queries, references, "queries", "references")
     k = positive_int(k, "k")
     if k > references.shape[0]:
@@ -497,8 +507,8 @@ def precision_recall(real_features, generated_features, k: int = 3) -> Precision
     a high precision but loses recall. Each set needs more than ``k`` points; pairwise
     distances are computed 1,000 rows at a time, fine for a few thousand points.
     """
-    real_features = _as_matrix(real_features, "real_features")
-    generated_features = _as_matrix(generated_features, "generated_features")
+    real_features = _as_features(real_features, "real_features")
+    generated_features = _as_features(generated_features, "generated_features")
     _same_feature_dimension(real_features, generated_features,
                             "real_features", "generated_features")
     k = positive_int(k, "k")
@@ -531,25 +541,14 @@ def recognition_rate(predicted_probabilities, labels,
     clean_accuracy (``nan`` if the clean accuracy is 0): the number to read a restoration's
     recognition rate against. Missing fields are ``None``.
     """
-    predicted_probabilities = _as_matrix(predicted_probabilities, "predicted_probabilities")
+    predicted_probabilities = as_feature_matrix(predicted_probabilities, "predicted_probabilities")
     num_samples, num_classes = predicted_probabilities.shape
-    if hasattr(labels, "numpy"):
-        labels = labels.numpy()
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}.")
-    if labels.shape != (num_samples,):
-        raise ValueError(f"labels must have shape ({num_samples},) to match "
-                         f"predicted_probabilities {predicted_probabilities.shape}, "
-                         f"got shape {labels.shape}.")
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"labels must be class indices in [0, {num_classes}), got values in "
-                         f"[{labels.min()}, {labels.max()}].")
+    labels = class_labels(labels, num_classes, num_samples=num_samples)
     accuracy = _accuracy(predicted_probabilities, labels)
     if clean_probabilities is None:
         return RecognitionRate(accuracy=accuracy, clean_accuracy=None, relative=None)
 
-    clean_probabilities = _as_matrix(clean_probabilities, "clean_probabilities")
+    clean_probabilities = as_feature_matrix(clean_probabilities, "clean_probabilities")
     same_shape(predicted_probabilities, clean_probabilities,
                "predicted_probabilities", "clean_probabilities")
     clean_accuracy = _accuracy(clean_probabilities, labels)

@@ -25,7 +25,7 @@ import scipy.ndimage
 import scipy.stats
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, boolean, non_negative_number, positive_int, positive_number
 from course_lib.degradations import Damaged, Degradation
 from course_lib.restorer import Restorer, per_channel
 
@@ -69,21 +69,6 @@ NON_LOCAL_MEANS_PATCH = {"patch_size": 5, "patch_distance": 6}
 CLIPPED_STD_AT_ZERO = math.sqrt(0.5 - 1.0 / (2.0 * math.pi))
 
 
-def _positive_number(value, name: str) -> float:
-    """``value`` as a float if it is a finite number above 0, else a ``ValueError`` naming ``name``."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name} must be a finite number above 0, got {value!r}.")
-    return float(value)
-
-
-def _flag(value, name: str) -> bool:
-    """``value`` if it is ``True`` or ``False`` (a string such as ``"no"`` would be truthy)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
-
-
 def _finite_array(values, name: str) -> np.ndarray:
     """``values`` as a float64 array if every entry is a finite number, else a ``ValueError``."""
     try:
@@ -124,7 +109,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
     """
     values = _finite_array(values, "values")
-    sigma = deg._non_negative(sigma, "sigma")
+    sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return values
     lower, upper = -values / sigma, (1.0 - values) / sigma
@@ -144,7 +129,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     correction of Foi (2009) for clipped noisy images.
     """
     estimates = _finite_array(estimates, "estimates")
-    sigma = deg._non_negative(sigma, "sigma")
+    sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return estimates.astype(np.float32)
     grid = np.linspace(0.0, 1.0, 2001)
@@ -304,7 +289,7 @@ def _denoiser(name: str, key: str, denoise_2d, parameter, correct_clipping: bool
               slow: bool = False) -> Restorer:
     """A noise restorer from a 2-D ``denoise_2d(image, parameter, sigma)``, with optional
     clipping correction (:func:`unclip`)."""
-    correct_clipping = _flag(correct_clipping, "correct_clipping")
+    correct_clipping = boolean(correct_clipping, "correct_clipping")
 
     def restore(damaged: Damaged) -> np.ndarray:
         sigma = _noise_sigma(damaged.degradation)
@@ -328,7 +313,7 @@ def total_variation(weight: float | None = None, correct_clipping: bool = True) 
     from skimage.restoration import denoise_tv_chambolle
 
     if weight is not None:
-        weight = _positive_number(weight, "weight")
+        weight = positive_number(weight, "weight")
     return _denoiser("total variation", "total_variation",
                      lambda image, value, sigma: denoise_tv_chambolle(image, weight=value),
                      weight, correct_clipping, "Chambolle total-variation denoising")
@@ -348,7 +333,7 @@ def non_local_means(h_scale: float | None = None, correct_clipping: bool = True)
     from skimage.restoration import denoise_nl_means
 
     if h_scale is not None:
-        h_scale = _positive_number(h_scale, "h_scale")
+        h_scale = positive_number(h_scale, "h_scale")
 
     def denoise(image, value, sigma):
         return denoise_nl_means(image, h=value * sigma, sigma=CLIPPED_STD_AT_ZERO * sigma,
@@ -368,7 +353,7 @@ def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> 
     from skimage.restoration import denoise_wavelet
 
     if sigma_scale is not None:
-        sigma_scale = _positive_number(sigma_scale, "sigma_scale")
+        sigma_scale = positive_number(sigma_scale, "sigma_scale")
 
     def denoise(image, value, sigma):
         return denoise_wavelet(image, sigma=value * sigma, wavelet="db1", mode="soft",
@@ -389,7 +374,7 @@ def bm3d_denoiser(sigma_scale: float | None = None, correct_clipping: bool = Tru
     import bm3d
 
     if sigma_scale is not None:
-        sigma_scale = _positive_number(sigma_scale, "sigma_scale")
+        sigma_scale = positive_number(sigma_scale, "sigma_scale")
 
     def denoise(image, value, sigma):
         # the tuned table stores sigma_psd itself; an explicit sigma_scale multiplies the sigma
@@ -423,7 +408,7 @@ def wiener(balance: float | None = None) -> Restorer:
     from skimage.restoration import wiener as skimage_wiener
 
     if balance is not None:
-        balance = _positive_number(balance, "balance")
+        balance = positive_number(balance, "balance")
 
     def restore(damaged: Damaged) -> np.ndarray:
         value = balance if balance is not None else _tuned("wiener", damaged.degradation)

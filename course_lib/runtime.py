@@ -4,7 +4,8 @@ A notebook's parameters cell names a budget (``"smoke"`` for CI, ``"cpu"`` for a
 ``"gpu"`` for Colab, or ``"auto"``: ``gpu`` when a GPU is present, else ``cpu``); the setup
 cell calls :func:`seed_everything`, prints :func:`device_report` and picks per-budget values
 with :func:`per_budget`. :func:`pick_strategy` returns the ``tf.distribute`` strategy that
-training helpers accept. Introduced in notebook 00_welcome_and_setup. TensorFlow is imported
+every training entry point takes as ``strategy=`` (it builds its model under the strategy's
+scope: ``course_lib.training.distribution_scope``). Introduced in notebook 00_welcome_and_setup. TensorFlow is imported
 inside the functions that need it, so ``import course_lib`` stays fast.
 """
 
@@ -36,9 +37,9 @@ BUDGETS = {
     "smoke": Budget("smoke", "CI check: tiny data and a few steps, to prove every cell runs",
                     "under 1 minute per notebook"),
     "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-digit split, "
-                  "training measured in minutes", "under 3 minutes per notebook with the shipped weights"),
+                  "training measured in minutes", "at most about 4 minutes per notebook with the shipped weights"),
     "gpu": Budget("gpu", "Colab or a workstation GPU: longer training and larger samples",
-                  "under 3 minutes per notebook with the shipped weights"),
+                  "a few minutes per notebook with the shipped weights"),
 }
 
 

@@ -41,7 +41,7 @@ def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 
 
 
 def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float) -> float:
-    """Frechet distance between the 1-D Gaussians N(mean_a, var_a) and N(mean_b, var_b)."""
+    """Squared Frechet distance (FID) between the 1-D Gaussians N(mean_a, var_a) and N(mean_b, var_b)."""
     # FD = (mu_a - mu_b)^2 + var_a + var_b - 2 sqrt(var_a var_b) = (mu_a - mu_b)^2 + (sd_a - sd_b)^2
     return float((mean_a - mean_b) ** 2 + var_a + var_b - 2 * np.sqrt(var_a * var_b))
 

@@ -1,20 +1,32 @@
-"""Training helpers every track uses: resumable ``fit`` and load-or-train of shipped weights.
+"""Training helpers every model family uses: resumable, time-limited ``fit`` and shipped weights.
 
 :func:`resumable_fit` wraps ``model.fit`` so that a closed laptop lid or a Colab disconnect
 costs at most one epoch: after every epoch it saves the model's and optimizer's state, the
-epoch reached and the history to a run folder named after the training configuration, and a
-second call with the same configuration resumes there. Batches are shuffled with a stateless
-permutation keyed by ``(seed, epoch)``, so a resumed run sees exactly the batches an
-uninterrupted one would and ends with the same weights.
+epoch reached, the history and the training time to a run folder named after the training
+configuration, and a second call with the same configuration resumes there. Batches are
+shuffled with a stateless permutation keyed by ``(seed, epoch)``, so a resumed run sees exactly
+the batches an uninterrupted one would and ends with the same weights. Every family (the
+evaluator, the DCGAN, the VAEs, the learned restorers, the cGAN) trains through it, so every
+run measures its training time the same way (:class:`TimeLimit`: wall-clock time inside
+epochs) and stops after ``max_seconds`` of it. Every family's entry point has one shape,
+``train_<family>(config, images, ..., *, model=None, callbacks=(), workdir=None, verbose="auto",
+restart=False, strategy=None) -> (model, history)``: ``model`` is a built model to train
+instead of a new one from ``config``; ``strategy`` a ``tf.distribute`` strategy to build and
+train the new one under (:func:`distribution_scope`); ``config.max_seconds`` stops training
+after that much training time, and ``history.training_seconds`` is the run's training time.
 
-:func:`load_or_train` gives a notebook its model: it loads the weights shipped in
-``data/pretrained/`` (sha256 checked against their manifest) unless ``retrain`` is set, and
-otherwise trains and can write new weights and manifest with :func:`save_pretrained`.
+The shipped-model layer gives a notebook its model: :func:`has_shipped_weights` ("are there
+shipped weights?", with a clear error for a half-deleted install), :func:`read_manifest`,
+:func:`shipped_config` (the configuration from the manifest, else the default, refusing
+unknown keys and a configuration that is not the one the weights were trained with) and
+:func:`load_or_train`, which loads the weights in ``data/pretrained/`` (sha256 checked) unless
+``retrain`` is set and otherwise trains; :func:`save_pretrained` writes new weights and manifest.
 Introduced in notebook 00_welcome_and_setup; used by every notebook that trains.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -27,6 +39,10 @@ import numpy as np
 
 from course_lib._checks import positive_int
 from course_lib.data import data_dir, sha256_of
+from course_lib.runtime import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
 
 DEFAULT_WORKDIR = pathlib.Path(os.environ.get("COURSE_WORKDIR", pathlib.Path.home() / ".course_work"))
 
@@ -44,7 +60,7 @@ def epoch_batches(arrays, batch_size: int, seed: int, first_epoch: int, last_epo
     with seed ``(seed, e)``: the order depends only on the epoch, never on how many epochs this
     process has already run. The last partial batch of each epoch is dropped.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     arrays = tuple(np.asarray(array) for array in arrays)
     num_examples = len(arrays[0])
@@ -89,8 +105,49 @@ def _seed_generator_states(model) -> list:
     return states
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Counts training time and, given ``seconds``, stops ``fit()`` once that much has passed.
+
+    Training time is the wall-clock time inside epochs, from an epoch's start to its last
+    batch (checked after every batch). What callbacks do after the last batch of an epoch
+    (checkpoints, FID, sample grids) and the start-up before the first epoch are left out, so a
+    run that is measured or saved more often is not trained less, and every family's
+    ``training_seconds`` means the same thing. ``already_trained`` is the time a resumed run
+    trained before (:func:`resumable_fit` passes it); ``training_seconds`` holds the total.
+    """
+
+    def __init__(self, seconds: float | None = None, clock=time.perf_counter, already_trained: float = 0.0):
+        super().__init__()
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or not seconds > 0):
+            raise ValueError(f"seconds must be a positive number or None, got {seconds!r}.")
+        self.seconds = None if seconds is None else float(seconds)
+        self.clock = clock
+        self.already_trained = float(already_trained)
+        self.training_seconds = self.already_trained
+        self.epoch_started = None
+        self.counted_before_epoch = self.already_trained
+
+    @property
+    def used_up(self) -> bool:
+        """Whether the time limit (if any) has been reached."""
+        return self.seconds is not None and self.training_seconds >= self.seconds
+
+    def on_train_begin(self, logs=None):
+        self.training_seconds = self.already_trained
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.counted_before_epoch = self.training_seconds
+        self.epoch_started = self.clock()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.training_seconds = self.counted_before_epoch + self.clock() - self.epoch_started
+        if self.used_up:
+            self.model.stop_training = True
+
+
 class _EpochCheckpoint:
-    """Saves weights (with optimizer state), random-generator states, epoch and history."""
+    """Saves weights (with optimizer state), random-generator states, epoch, history and training time."""
 
     def __init__(self, run_dir: pathlib.Path):
         self.run_dir = run_dir
@@ -117,12 +174,10 @@ class _EpochCheckpoint:
 
     def load_state(self) -> dict:
         if self.state_path.exists() and self.weights_path.exists():
-            return json.loads(self.state_path.read_text())
-        return {"epoch": 0, "history": {}}
+            return {"training_seconds": 0.0, **json.loads(self.state_path.read_text())}
+        return {"epoch": 0, "history": {}, "training_seconds": 0.0}
 
-    def callback(self, history: dict):
-        import keras
-
+    def callback(self, history: dict, clock: TimeLimit):
         checkpoint = self
 
         class EpochCheckpoint(keras.callbacks.Callback):
@@ -133,7 +188,8 @@ class _EpochCheckpoint:
                 self.model.save_weights(temporary)
                 checkpoint.save_rng(self.model)
                 os.replace(temporary, checkpoint.weights_path)  # never a half-written checkpoint
-                checkpoint.state_path.write_text(json.dumps({"epoch": epoch + 1, "history": history}))
+                checkpoint.state_path.write_text(json.dumps({"epoch": epoch + 1, "history": history,
+                                                             "training_seconds": clock.training_seconds}))
 
         return EpochCheckpoint()
 
@@ -150,9 +206,27 @@ def _build_optimizers(model) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+def _check_max_seconds(max_seconds):
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds > 0):
+        raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}.")
+    return max_seconds
+
+
+def boolean(value, name: str) -> bool:
+    """``value`` if it is a real ``bool`` (NumPy's included), else a ``TypeError`` naming ``name``.
+
+    A flag such as ``retrain="no"`` would otherwise count as true and start minutes of training.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+    return bool(value)
+
+
 def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, seed: int = 0,
-                  workdir: str | os.PathLike | None = None, name: str = "run",
-                  validation_data=None, callbacks=(), verbose="auto", restart: bool = False):
+                  workdir: str | os.PathLike | None = None, name: str = "run", max_seconds: float | None = None,
+                  validation_data=None, callbacks=(), verbose="auto", restart: bool = False,
+                  clock=time.perf_counter):
     """Train a compiled, built ``model`` with ``fit()`` and resume where a previous run stopped.
 
     ``data`` is an array or a tuple of arrays (e.g. ``(images, labels)``) held in memory.
@@ -160,12 +234,16 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     run folder ``workdir/name-<hash of config, epochs excluded>`` holds its checkpoint, so a
     changed configuration starts a fresh run while the same one resumes, and asking for more
     epochs continues a finished run. ``restart=True`` deletes the folder first.
-    Returns a ``keras.callbacks.History``-like object whose ``history`` covers all epochs.
+    ``max_seconds`` stops training once the run (all its resumed parts together) has trained
+    that long, counted by :class:`TimeLimit` (time inside epochs; ``clock`` is its time source).
+    Returns a ``keras.callbacks.History``-like object whose ``history`` covers all epochs and
+    whose ``training_seconds`` is the run's training time, measured the same way for every model.
+    A model built under a ``tf.distribute`` strategy's scope trains with that strategy.
     """
-    import keras
-
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
+    max_seconds = _check_max_seconds(max_seconds)
+    restart = boolean(restart, "restart")
     if not model.built:
         raise ValueError("resumable_fit needs a built model: call it on a batch or build it first.")
     if getattr(model, "optimizer", None) is None and not hasattr(model, "build_optimizers"):
@@ -181,51 +259,159 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     state = checkpoint.load_state()
     first_epoch = min(state["epoch"], epochs)
     history = state["history"]
-    if first_epoch > 0:
+    limit = TimeLimit(max_seconds, clock=clock, already_trained=state["training_seconds"])
+    with model.distribute_strategy.scope():  # before fit(): an XLA-compiled step cannot create variables
         _build_optimizers(model)
+    if first_epoch > 0:
         model.load_weights(checkpoint.weights_path)
         checkpoint.restore_rng(model)
         print(f"Resuming {run_dir.name} from its checkpoint after epoch {first_epoch} of {epochs}.")
-    if first_epoch < epochs:
+    if first_epoch < epochs and not limit.used_up:
         dataset, steps = epoch_batches(arrays, batch_size, seed, first_epoch, epochs)
         model.fit(dataset, epochs=epochs, initial_epoch=first_epoch, steps_per_epoch=steps,
                   validation_data=validation_data, verbose=verbose,
-                  callbacks=[*callbacks, checkpoint.callback(history)])  # last: sees every log
+                  callbacks=[*callbacks, limit, checkpoint.callback(history, limit)])  # last: sees every log
     result = keras.callbacks.History()
     result.set_model(model)
     result.history = {key: list(values[:epochs]) for key, values in history.items()}
     result.epoch = list(range(min(epochs, len(next(iter(history.values()), [])))))
     result.run_dir = run_dir
+    result.training_seconds = limit.training_seconds
     return result
 
 
 # --------------------------------------------------------------------------- shipped weights
 
+MANIFEST_FIELDS = {"file": str, "sha256": str, "command": str, "seed": int, "config": dict, "metrics": dict}
+
+
 def pretrained_dir() -> pathlib.Path:
+    """The folder of shipped weights and manifests: ``data/pretrained`` (or under ``$COURSE_DATA_DIR``)."""
     return data_dir() / "pretrained"
 
 
+def _restore_hint(path: pathlib.Path) -> str:
+    """``git checkout -- data/pretrained/<file>``, the command that brings a shipped file back."""
+    return f"`git checkout -- data/pretrained/{path.name}`"
+
+
 def read_manifest(name: str) -> dict:
-    """The manifest of shipped weights ``name``: file, sha256, command, seed, config, metrics."""
+    """The manifest of shipped weights ``name``, checked: a dict with ``file``, ``sha256``,
+    ``command``, ``seed``, ``config`` and ``metrics`` of the right types.
+
+    ``metrics["training_seconds"]`` is the training time on 2 CPU cores: time inside epochs as
+    :class:`TimeLimit` counts it (the evaluator's and the two VAEs' manifests, measured before
+    every family trained through one :func:`resumable_fit`, record wall time around the training
+    call, start-up and per-epoch checkpoints included).
+    A missing manifest is a ``FileNotFoundError``; one that is not JSON, not an object, or lacks
+    a field (a damaged install) is a ``ValueError`` naming the file and how to restore it.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be the name of shipped weights (a string), got {name!r}.")
     path = pretrained_dir() / f"{name}.json"
     if not path.exists():
         available = sorted(p.stem for p in pretrained_dir().glob("*.json")) if pretrained_dir().exists() else []
         raise FileNotFoundError(f"No manifest {path}; shipped weights: {available or 'none'}.")
-    manifest = json.loads(path.read_text())
-    for field in ("file", "sha256", "command", "seed", "config", "metrics"):
+    damaged = f"{path} is damaged: restore it with {_restore_hint(path)}"
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{damaged} (it is not JSON text: {error}).") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{damaged} (expected a JSON object with the fields {list(MANIFEST_FIELDS)}, "
+                         f"got a JSON {type(manifest).__name__}).")
+    for field, kind in MANIFEST_FIELDS.items():
         if field not in manifest:
-            raise ValueError(f"{path} lacks the field {field!r}.")
+            raise ValueError(f"{damaged} (it lacks the field {field!r}).")
+        value = manifest[field]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{damaged} (its field {field!r} must be a {kind.__name__}, got {value!r}).")
     return manifest
+
+
+def has_shipped_weights(name: str) -> bool:
+    """Whether shipped weights ``name`` are installed: its manifest and its weights file both.
+
+    ``False`` when neither exists (nothing was shipped under that name). One without the other
+    is a damaged install, never a reason to train for minutes: a ``FileNotFoundError`` names the
+    missing file and how to restore it. A damaged manifest is a ``ValueError`` (:func:`read_manifest`).
+    """
+    if not data_dir().is_dir():  # a mistyped COURSE_DATA_DIR is not "nothing shipped": it would train
+        raise FileNotFoundError(f"The course's data folder {data_dir()} does not exist: point COURSE_DATA_DIR "
+                                "at the repository's data/ folder, or unset it.")
+    manifest_path = pretrained_dir() / f"{name}.json"
+    weights_path = pretrained_dir() / f"{name}.weights.h5"
+    if manifest_path.exists():
+        manifest = read_manifest(name)
+        weights_path = pretrained_dir() / manifest["file"]
+        if not weights_path.exists():
+            raise FileNotFoundError(f"{weights_path} is missing but its manifest {manifest_path.name} is there: "
+                                    f"restore it with {_restore_hint(weights_path)} or retrain with "
+                                    f"`{manifest['command']}`.")
+        return True
+    if weights_path.exists():
+        raise FileNotFoundError(f"{manifest_path} is missing but the weights {weights_path.name} are there: "
+                                f"restore it with {_restore_hint(manifest_path)}.")
+    return False
+
+
+def config_from_manifest(config_class, manifest: dict, name: str = "the manifest"):
+    """The ``config_class`` dataclass recorded in ``manifest["config"]`` (JSON lists become tuples).
+
+    A key the class does not know, or a value its checks refuse, is a ``ValueError`` naming the
+    manifest and the key, not a dataclass ``TypeError``.
+    """
+    recorded = manifest["config"]
+    fields = [field.name for field in dataclasses.fields(config_class)]
+    unknown = sorted(set(recorded) - set(fields))
+    if unknown:
+        raise ValueError(f"{name} records settings {unknown} that {config_class.__name__} does not have "
+                         f"(its fields: {fields}); restore the manifest or retrain.")
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in recorded.items()}
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} records a configuration {config_class.__name__} refuses: {error}") from None
+
+
+def shipped_config(name: str, config_class, default, *, config=None, retrain: bool = False):
+    """The configuration to build shipped model ``name`` with: ``config`` when given, else the
+    one its manifest records, else ``default`` (nothing shipped).
+
+    Loading shipped weights into a model built from another configuration would be a silent
+    wrong answer (or Keras's "objects could not be loaded"): when the weights will be loaded
+    (``retrain`` false) and ``config`` differs from the manifest's, a ``ValueError`` names each
+    setting that differs.
+    """
+    retrain = boolean(retrain, "retrain")
+    if config is not None and not isinstance(config, config_class):
+        raise TypeError(f"config must be a {config_class.__name__}, got {type(config).__name__}.")
+    if not has_shipped_weights(name):
+        return config if config is not None else default
+    path = pretrained_dir() / f"{name}.json"
+    recorded = config_from_manifest(config_class, read_manifest(name), str(path))
+    if config is None:
+        return recorded
+    if not retrain and config != recorded:
+        differences = [f"{field.name}={getattr(config, field.name)!r} (shipped: {getattr(recorded, field.name)!r})"
+                       for field in dataclasses.fields(config_class)
+                       if getattr(config, field.name) != getattr(recorded, field.name)]
+        raise ValueError(f"config differs from the one the shipped weights {name!r} were trained with, in "
+                         f"{', '.join(differences)}: leave config out to load them, or pass retrain=True "
+                         "to train with yours.")
+    return config
 
 
 def save_pretrained(model, name: str, *, command: str, seed: int, config: dict, metrics: dict,
                     folder: str | os.PathLike | None = None) -> dict:
-    """Write ``model``'s weights and their manifest to ``data/pretrained/`` (or ``folder``)."""
+    """Write ``model``'s weights and their manifest to ``data/pretrained/`` (or ``folder``).
+
+    ``metrics`` should hold ``training_seconds``, the run's ``history.training_seconds`` from
+    :func:`resumable_fit` (time inside epochs), so that manifests compare like with like.
+    """
     folder = pathlib.Path(folder) if folder is not None else pretrained_dir()
     folder.mkdir(parents=True, exist_ok=True)
     weights_path = folder / f"{name}.weights.h5"
-    import keras
-
     # a compiled model's save_weights also writes its optimizer's moments (twice the weights
     # again for Adam); a shipped model needs none of that, so save an optimizer-free copy
     # (a functional model rebuilt on the same layers has no optimizer, and the same layout)
@@ -247,32 +433,77 @@ def load_pretrained(model, name: str) -> dict:
     manifest = read_manifest(name)
     path = pretrained_dir() / manifest["file"]
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; restore it with `git checkout {path.relative_to(data_dir().parent) if path.is_relative_to(data_dir().parent) else path}` "
+        raise FileNotFoundError(f"{path} is missing; restore it with {_restore_hint(path)} "
                                 f"or retrain with `{manifest['command']}`.")
     actual = sha256_of(path)
     if actual != manifest["sha256"]:
         raise ValueError(f"{path} is corrupted: sha256 {actual}, the manifest expects "
-                         f"{manifest['sha256']}. Restore it or retrain with `{manifest['command']}`.")
+                         f"{manifest['sha256']}. Restore it with {_restore_hint(path)} or retrain with "
+                         f"`{manifest['command']}`.")
     model.load_weights(path)
     return manifest
 
 
 def load_or_train(name: str, build, train, *, retrain: bool = False):
-    """Return ``(model, manifest_or_None)``: shipped weights when present, else trained now.
+    """Return ``(model, manifest_or_None)``: shipped weights when installed, else trained now.
 
-    ``build()`` returns a fresh built model; ``train(model)`` trains it in place.
-    With ``retrain=True`` (a notebook's ``RETRAIN`` parameter) training always happens.
+    ``build()`` returns a fresh built model (or the one a loader was given); ``train(model)``
+    trains it in place. With ``retrain=True`` (a notebook's ``RETRAIN`` parameter) training
+    always happens. A half-installed model (weights without manifest or the reverse) is a
+    ``FileNotFoundError`` from :func:`has_shipped_weights`, never a reason to train.
     """
+    retrain = boolean(retrain, "retrain")
+    shipped = has_shipped_weights(name)
     model = build()
-    manifest_path = pretrained_dir() / f"{name}.json"
-    if not retrain and manifest_path.exists():
+    if shipped and not retrain:
         manifest = load_pretrained(model, name)
         print(f"Found pretrained weights for {name!r} (sha256 verified; trained by "
               f"`{manifest['command']}`, seed {manifest['seed']}); loading them.")
         return model, manifest
-    reason = "RETRAIN is set" if retrain else "no shipped weights were found"
+    reason = "RETRAIN is set" if retrain else "nothing is shipped under this name"
     print(f"Training {name!r} now ({reason}).")
     started = time.perf_counter()
     train(model)
     print(f"Trained {name!r} in {time.perf_counter() - started:.0f} s.")
     return model, None
+
+
+def distribution_scope(strategy=None):
+    """The scope to build a model in: ``strategy.scope()`` (e.g. from
+    :func:`course_lib.runtime.pick_strategy`), or the default single-device strategy's for ``None``.
+
+    A model built (and compiled) in a ``MirroredStrategy`` or ``TPUStrategy`` scope keeps its
+    variables on every replica, and ``fit()`` (hence :func:`resumable_fit`) splits each batch
+    across them; every training entry point takes ``strategy=`` and builds its model here.
+    """
+    tf = import_tensorflow()
+    if strategy is None:
+        strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy (runtime.pick_strategy()) or None, "
+                        f"got {type(strategy).__name__}.")
+    return strategy.scope()
+
+
+def build_config(config, strategy=None):
+    """``config`` as a model should be built under ``strategy``: with ``jit_compile`` off when the
+    strategy has several replicas, since an XLA-compiled step cannot use a variable that a
+    ``MirroredStrategy`` keeps on another device (the random-generator states); unchanged otherwise.
+    The run folder stays keyed by ``config`` itself: XLA changes the speed, not the result.
+    """
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    if replicas > 1 and getattr(config, "jit_compile", False):
+        return dataclasses.replace(config, jit_compile=False)
+    return config
+
+
+def train_shipped(names, configs: dict, train_and_save) -> None:
+    """The ``--train NAME ...`` command line of a family with several shipped models: for each
+    name, seed everything with its configuration's seed, call ``train_and_save(name)`` and print
+    the manifest's metrics (without the per-epoch history)."""
+    from course_lib import runtime
+
+    for name in names:
+        runtime.seed_everything(configs[name].seed)
+        manifest = train_and_save(name)
+        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)

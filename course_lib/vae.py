@@ -452,30 +452,29 @@ def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128) -> VAE:
     return vae
 
 
-def train_vae(config: VAEConfig, images, *, vae: VAE | None = None, callbacks=(), workdir=None,
-              verbose="auto", restart: bool = False):
-    """Train a VAE on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``.
+def train_vae(config: VAEConfig, images, *, model: VAE | None = None, callbacks=(), workdir=None,
+              verbose="auto", restart: bool = False, strategy=None):
+    """Train a VAE on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(vae, history)``.
 
-    Returns ``(vae, history)``; ``config.max_seconds`` stops training after that much time
-    (``course_lib.gan.TimeLimit``). Introduced in notebook 05_vae_mnist.
+    The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
+    Introduced in notebook 05_vae_mnist.
     """
-    from course_lib.gan import TimeLimit
-    from course_lib.training import resumable_fit
+    from course_lib import training
 
     images = as_image_batch(images, channels=1)
     if images.shape[1:] != (28, 28, 1):
         raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
     if len(images) < config.batch_size:
         raise ValueError(f"{len(images)} images are fewer than one batch of {config.batch_size}.")
-    vae = vae if vae is not None else build_vae(config, steps_per_epoch=len(images) // config.batch_size)
-    callbacks = list(callbacks)
-    if config.max_seconds:
-        callbacks.append(TimeLimit(config.max_seconds))
-    history = resumable_fit(vae, images, epochs=config.epochs, batch_size=config.batch_size,
-                            config={**dataclasses.asdict(config), "num_images": len(images)},
-                            seed=config.seed, workdir=workdir, name=f"vae{config.latent_dim}",
-                            callbacks=callbacks, verbose=verbose, restart=restart)
-    return vae, history
+    if model is None:
+        with training.distribution_scope(strategy):
+            model = build_vae(config, steps_per_epoch=len(images) // config.batch_size)
+    history = training.resumable_fit(model, images, epochs=config.epochs, batch_size=config.batch_size,
+                                     config={**dataclasses.asdict(config), "num_images": len(images)},
+                                     seed=config.seed, workdir=workdir, name=f"vae{config.latent_dim}",
+                                     max_seconds=config.max_seconds, callbacks=callbacks, verbose=verbose,
+                                     restart=restart)
+    return model, history
 
 
 # --------------------------------------------------------------------------- shipped weights
@@ -489,29 +488,23 @@ SHIPPED_CONFIGS = {
 }
 
 
-def config_from_manifest(manifest: dict) -> VAEConfig:
-    """The :class:`VAEConfig` recorded in a manifest (JSON lists become tuples)."""
-    values = {key: tuple(value) if isinstance(value, list) else value for key, value in manifest["config"].items()}
-    return VAEConfig(**values)
-
-
 def load_vae(name: str = "vae_mnist_latent16", *, retrain: bool = False, config: VAEConfig | None = None,
-             images=None, verbose="auto"):
+             model: VAE | None = None, images=None, verbose="auto"):
     """The shipped VAE ``name`` (sha256 checked), or one trained now (``retrain=True`` or none shipped).
 
+    ``config`` defaults to the manifest's (:func:`course_lib.training.shipped_config`);
+    ``model``: a built VAE to load the weights into (or to train) instead of a new one.
     Training uses ``images`` when given, else the shipped 8,000 MNIST training digits.
     Returns ``(vae, manifest_or_None)``. Introduced in notebook 05_vae_mnist.
     """
     from course_lib import training
 
     one_of(name, tuple(SHIPPED_CONFIGS), "shipped VAE")
-    if config is None:
-        manifest_path = training.pretrained_dir() / f"{name}.json"
-        config = config_from_manifest(training.read_manifest(name)) if manifest_path.exists() else SHIPPED_CONFIGS[name]
+    config = training.shipped_config(name, VAEConfig, SHIPPED_CONFIGS[name], config=config, retrain=retrain)
     holder = {}
 
     def build():
-        holder["vae"] = build_vae(config)
+        holder["vae"] = model if model is not None else build_vae(config)
         return holder["vae"].weights_model
 
     def train(weights_model):
@@ -519,7 +512,7 @@ def load_vae(name: str = "vae_mnist_latent16", *, retrain: bool = False, config:
 
         training_images = images if images is not None else \
             data.load_dataset("mnist", source="subset", verbose=False).x_train
-        train_vae(config, training_images, vae=holder["vae"], verbose=verbose)
+        train_vae(config, training_images, model=holder["vae"], verbose=verbose)
 
     _, manifest = training.load_or_train(name, build, train, retrain=retrain)
     return holder["vae"], manifest
@@ -544,14 +537,12 @@ def train_and_save(name: str, config: VAEConfig | None = None, *, workdir=None, 
 
     config = config or SHIPPED_CONFIGS[name]
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
-    started = time.perf_counter()
     vae, history = train_vae(config, mnist.x_train, workdir=workdir, verbose=verbose, restart=True)
-    seconds = time.perf_counter() - started
     numbers = evaluate(vae, mnist.x_test, num_samples=100)
     metrics = {"test_negative_elbo": round(numbers["negative_elbo"], 2),
                "test_importance_weighted_nll_k100": round(numbers["importance_weighted_nll"], 2),
                "evaluation_seconds": round(numbers["seconds"], 1),
-               "training_seconds": round(seconds, 1), "epochs_completed": len(history.epoch),
+               "training_seconds": round(history.training_seconds, 1), "epochs_completed": len(history.epoch),
                "test_set": "2,000 held-out MNIST digits, binarised once with seed 0",
                "history": {key: [round(value, 3) for value in values] for key, values in history.history.items()}}
     return training.save_pretrained(vae.weights_model, name, command=f"python -m course_lib.vae --train {name}",
@@ -564,12 +555,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train the course VAEs and write data/pretrained/vae_mnist_*")
     parser.add_argument("--train", nargs="+", choices=sorted(SHIPPED_CONFIGS), required=True)
     args = parser.parse_args(argv)
-    from course_lib import runtime
+    from course_lib import training
 
-    for name in args.train:
-        runtime.seed_everything(SHIPPED_CONFIGS[name].seed)
-        manifest = train_and_save(name)
-        print(name, {key: value for key, value in manifest["metrics"].items() if key != "history"}, flush=True)
+    training.train_shipped(args.train, SHIPPED_CONFIGS, train_and_save)
     return 0
 
 

@@ -172,3 +172,118 @@ def plot_confusion_matrix(counts, class_names, *, title: str | None = None) -> F
         axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+# --------------------------------------------------------------- notebook 10's measured curves
+
+def _numbers(values, name: str) -> np.ndarray:
+    """A non-empty 1-D array of finite numbers, or a ValueError naming ``name``."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be a non-empty sequence of finite numbers, got {values.size} values.")
+    return values
+
+
+def _finish(figure, axis, xlabel: str, ylabel: str, title: str | None, legend_size: int = 8) -> Figure:
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if title:
+        axis.set_title(title)
+    axis.legend(fontsize=legend_size)
+    figure.tight_layout()
+    return figure
+
+
+def plot_training_and_validation(histories: dict, *, key: str = "loss", units: str | None = None,
+                                 title: str | None = None) -> Figure:
+    """Training (dashed) and validation (dots) curves of several runs on one axis, one colour per run.
+
+    ``histories`` maps a label to a ``History`` with ``key`` and ``val_<key>``; the x axis counts
+    optimizer updates at each epoch's end when every history has ``updates`` (the total, as
+    ``challenges.train_for_updates`` records it), else epochs, so runs of equal compute line up.
+    Introduced in notebook 10_choosing_methods_and_challenges (augmentation against overfitting).
+    """
+    if not histories:
+        raise ValueError("histories must map at least one label to a History.")
+    by_updates = all(hasattr(history, "updates") for history in histories.values())
+    figure = Figure(figsize=(6, 3.2))
+    axis = figure.subplots()
+    for label, history in histories.items():
+        logs = getattr(history, "history", history)
+        if key not in logs or f"val_{key}" not in logs:
+            raise ValueError(f"history {label!r} must hold {key!r} and 'val_{key}', got {sorted(logs)}.")
+        epochs = len(logs[key])
+        steps = np.arange(1, epochs + 1) / epochs * history.updates if by_updates else np.arange(1, epochs + 1)
+        line, = axis.plot(steps, logs[key], linestyle="--", label=f"{label}: training")
+        axis.plot(steps, logs[f"val_{key}"], color=line.get_color(), marker=".", label=f"{label}: validation")
+    return _finish(figure, axis, "updates" if by_updates else "epoch", units or key, title)
+
+
+def plot_distance_histograms(reference_distances, sample_distances: dict, *,
+                             reference_label: str = "held-out real digits",
+                             xlabel: str = "distance to the nearest training digit (pixel L2)",
+                             title: str | None = None, bins: int = 40) -> Figure:
+    """Densities of nearest-neighbour distances: the reference (filled) against each sample set (outlines).
+
+    Shared bins run from 0 to the largest 99.5th percentile, so one far outlier does not squash the
+    rest. Introduced in notebook 10_choosing_methods_and_challenges (memorisation).
+    """
+    reference = _numbers(reference_distances, "reference_distances")
+    samples = {name: _numbers(distances, f"sample_distances[{name!r}]") for name, distances in sample_distances.items()}
+    edges = np.linspace(0, max(np.percentile(values, 99.5) for values in [reference, *samples.values()]),
+                        positive_int(bins, "bins") + 1)
+    figure = Figure(figsize=(6.5, 3))
+    axis = figure.subplots()
+    axis.hist(reference, bins=edges, alpha=0.5, density=True, label=reference_label)
+    for name, distances in samples.items():
+        axis.hist(distances, bins=edges, histtype="step", linewidth=2, density=True, label=name)
+    return _finish(figure, axis, xlabel, "density", title)
+
+
+def plot_quality_vs_data(num_images, quality, *, label: str, baselines: dict | None = None,
+                         highlight: tuple | None = None, xlabel: str = "training digits",
+                         ylabel: str = "held-out PSNR (dB)", title: str | None = None) -> Figure:
+    """Quality against training-set size on a log axis whose ticks are the sizes measured.
+
+    ``baselines`` draws horizontal lines ``{label: value}`` (a classical restorer, the damaged
+    input); ``highlight = (x, y, label)`` marks one more point with a star (the shipped model).
+    Introduced in notebook 10_choosing_methods_and_challenges (data scarcity).
+    """
+    sizes, values = _numbers(num_images, "num_images"), _numbers(quality, "quality")
+    if sizes.shape != values.shape or np.any(sizes <= 0):
+        raise ValueError(f"num_images must be positive and match quality one to one, got {sizes.size} sizes "
+                         f"and {values.size} values.")
+    figure = Figure(figsize=(6, 3.4))
+    axis = figure.subplots()
+    axis.plot(sizes, values, marker="o", label=label)
+    for (baseline_label, value), style in zip((baselines or {}).items(), ("--", ":", "-.")):
+        axis.axhline(value, color="grey" if style == "--" else "black", linestyle=style, label=baseline_label)
+    if highlight is not None:
+        x, y, highlight_label = highlight
+        axis.scatter([x], [y], marker="*", s=120, color="C3", label=highlight_label)
+    axis.set_xscale("log")
+    axis.minorticks_off()
+    axis.set_xticks(sizes, [f"{int(size):,}" for size in sizes])
+    return _finish(figure, axis, xlabel, ylabel, title, legend_size=7)
+
+
+def plot_cost_vs_size(parameters, milliseconds, labels, *, ylabel: str = "ms per training step (batch 32)",
+                      title: str | None = None) -> Figure:
+    """Measured cost against model size on log-log axes, each point labelled, beside the line of
+    cost proportional to parameters through the largest model (where a perfectly efficient
+    machine would put them). Introduced in notebook 10_choosing_methods_and_challenges (compute cost).
+    """
+    sizes, costs = _numbers(parameters, "parameters"), _numbers(milliseconds, "milliseconds")
+    labels = list(labels)
+    if not sizes.shape == costs.shape == (len(labels),) or np.any(sizes <= 0) or np.any(costs <= 0):
+        raise ValueError(f"parameters and milliseconds must be positive with one label each, got {sizes.size}, "
+                         f"{costs.size} and {len(labels)}.")
+    figure = Figure(figsize=(6, 3.2))
+    axis = figure.subplots()
+    axis.loglog(sizes, costs, marker="o", label="measured")
+    largest = int(np.argmax(sizes))
+    axis.loglog(sizes, costs[largest] / sizes[largest] * sizes, linestyle="--", color="grey",
+                label="proportional to parameters")
+    for size, cost, text in zip(sizes, costs, labels):
+        axis.annotate(str(text), (size, cost), fontsize=8)
+    return _finish(figure, axis, "parameters", ylabel, title)

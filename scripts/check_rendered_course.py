@@ -7,13 +7,19 @@ it has a title and a heading, every image has loaded (complete, with a natural w
 figures are as many as the image outputs of the executed notebook in ``--executed``, no output
 area shows an error (a traceback, or papermill's "stopped here" cell; warnings on stderr are
 fine), and every relative link resolves to a file of the folder, its ``#anchor`` to an element
-of that page. ``index.html`` must link every notebook page and the glossary. One line per page;
-the exit status is non-zero if anything failed, with what failed where.
+of that page. ``index.html`` must link every notebook page and the glossary. Formulas: once
+MathJax has typeset the page (the site's template marks ``<html data-mathjax="typeset">``), the
+visible text (code and outputs in ``<pre>``/``<code>`` aside) shows no TeX source (``$$``, ``$...$``,
+``\frac``, ``\mathbb`` or any other ``\command``), no formula shows MathJax's error, and there are
+as many typeset formulas as the executed notebook's Markdown holds. Nothing on a page may come
+from the web (a closed machine shows it missing): no image, no script; and papermill's injected
+parameters cell is not shown. One line per page; the exit status is non-zero if anything failed,
+with what failed where.
 
 Chromium (Debian's package ``chromium``) is driven over the DevTools protocol through a pipe
 (``--remote-debugging-pipe``): no driver, no network port, nothing beyond the standard library.
-Pages are opened as file:// URLs. Images from the web (the Colab badge) cannot load on a closed
-machine; they are counted as "external" and not checked. The pure part (what a page shows,
+Pages are opened as file:// URLs. ``--screenshots DIR`` saves each page at desktop (1280 px)
+and phone (390 px) widths, at its top and at its first displayed formula. The pure part (what a page shows,
 what a notebook expects, the verdict) needs no browser; tests/test_check_rendered_course.py
 tests it.
 """
@@ -42,6 +48,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--remote-debugging-pipe", "--window-size=1280,1600")
+PHONE_WIDTH = 390  # CSS pixels, a common phone
+SEARCH_INPUT_ID = "course-search-input"
 STDERR_MIME = "application/vnd.jupyter.stderr"
 PAPERMILL_ERROR_ID = "papermill-error-cell"
 # nbconvert's lab template marks error outputs and stderr streams alike (a div with the stderr
@@ -51,6 +59,14 @@ PAPERMILL_ERROR_ID = "papermill-error-cell"
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s*[A-Za-z_][\w.]*(?:Error|Exception|Interrupt)\b:?",
                        re.MULTILINE)
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
+INJECTED_PARAMETERS_CLASS = "celltag_injected-parameters"  # nbconvert's class for papermill's cell tag
+# TeX that MathJax should have replaced: display delimiters, an inline $...$ span, any \command
+RAW_TEX = re.compile(r"\$\$.{0,300}?\$\$|\$\$|\$[^$\n]{1,300}?\$|\\[A-Za-z]{2,}")
+# text in these is not prose: code, outputs, typeset formulas (MathJax's own markup), scripts
+NOT_PROSE = {"pre", "code", "script", "style", "textarea", "noscript", "template", "mjx-container", "svg", "math"}
+# the formulas of a Markdown cell: display $$...$$ first, then inline $...$ (escaped \$ is a dollar)
+MARKDOWN_FORMULA = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?!\$)(?:\\.|[^$\\])+?\$", re.DOTALL)
+MARKDOWN_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 
 
 # --- what a page shows and what a notebook expects (no browser needed) ---------------------------
@@ -65,6 +81,12 @@ class PageFacts:
     anchors: set[str] = dataclasses.field(default_factory=set)  # every id (and <a name>)
     figures: int = 0  # image outputs: .jp-OutputArea-output that is .jp-RenderedImage or .jp-RenderedSVG
     errors: list[str] = dataclasses.field(default_factory=list)  # first line of each error shown
+    visible_text: str = ""  # the page's prose: text outside code, outputs in <pre>, formulas, scripts
+    formulas: int = 0  # typeset formulas (<mjx-container>)
+    formula_errors: list[str] = dataclasses.field(default_factory=list)  # MathJax's message per failed formula
+    asks_for_mathjax: bool = False  # a <script> loads MathJax
+    web_scripts: list[str] = dataclasses.field(default_factory=list)  # <script src> from the web
+    injected_parameters: bool = False  # papermill's injected cell is shown
 
 
 @dataclasses.dataclass
@@ -74,6 +96,7 @@ class Expected:
     figures: int
     errors: int
     heading: str
+    formulas: int = 0  # formulas in the Markdown cells
 
 
 class _DomReader(html.parser.HTMLParser):
@@ -85,10 +108,25 @@ class _DomReader(html.parser.HTMLParser):
         self._heading_done = False
         self._stderr: list[str] | None = None  # collecting one stderr-marked output area
         self._stderr_depth = 0
+        self._not_prose = 0  # depth inside NOT_PROSE elements
+        self._text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         classes = set((attributes.get("class") or "").split())
+        if tag in NOT_PROSE:
+            self._not_prose += 1
+        if tag == "mjx-container":
+            self.facts.formulas += 1
+        if attributes.get("data-mjx-error") is not None:
+            self.facts.formula_errors.append(attributes["data-mjx-error"] or "(no message)")
+        if tag == "script" and attributes.get("src"):
+            if "mathjax" in attributes["src"].lower():
+                self.facts.asks_for_mathjax = True
+            if is_external(attributes["src"]):
+                self.facts.web_scripts.append(attributes["src"])
+        if INJECTED_PARAMETERS_CLASS in classes:
+            self.facts.injected_parameters = True
         if attributes.get("id"):
             self.facts.anchors.add(attributes["id"])
         if tag == "a" and attributes.get("name"):
@@ -110,6 +148,8 @@ class _DomReader(html.parser.HTMLParser):
                 self._stderr, self._stderr_depth = [], 1
 
     def handle_endtag(self, tag):
+        if tag in NOT_PROSE and self._not_prose:
+            self._not_prose -= 1
         if tag == "title":
             self._in_title = False
         elif tag == "h1" and self._heading is not None:
@@ -124,6 +164,8 @@ class _DomReader(html.parser.HTMLParser):
                 self._stderr = None
 
     def handle_data(self, data):
+        if not self._not_prose and not self._in_title and data != "¶":  # "¶": nbconvert's hidden anchor link
+            self._text.append(data)
         if self._in_title:
             self.facts.title += data.strip()
         if self._heading is not None:
@@ -144,7 +186,18 @@ def page_facts(dom: str) -> PageFacts:
     reader = _DomReader()
     reader.feed(dom)
     reader.close()
+    reader.facts.visible_text = " ".join(" ".join(reader._text).split())
     return reader.facts
+
+
+def raw_tex(text: str) -> list[str]:
+    """TeX source left in a page's visible text, each with a little context."""
+    return [text[max(0, match.start() - 20):match.end() + 20].strip() for match in RAW_TEX.finditer(text)]
+
+
+def markdown_formulas(source: str) -> int:
+    """How many formulas MathJax should typeset in a Markdown cell (code spans and fences aside)."""
+    return len(MARKDOWN_FORMULA.findall(MARKDOWN_CODE.sub(" ", source)))
 
 
 def notebook_expectations(notebook: dict) -> Expected:
@@ -153,18 +206,20 @@ def notebook_expectations(notebook: dict) -> Expected:
     A figure is an output that the lab template renders as an image: image data and no HTML
     (nbconvert prefers text/html over images).
     """
-    figures = errors = 0
+    figures = errors = formulas = 0
     heading = ""
     for cell in notebook.get("cells", []):
-        if cell.get("cell_type") == "markdown" and not heading:
+        if cell.get("cell_type") == "markdown":
             source = "".join(cell.get("source", ""))
+            formulas += markdown_formulas(source)
             match = re.search(r"^#\s+(.+)$", source, re.MULTILINE)
-            heading = " ".join(match.group(1).split()) if match else ""
+            if not heading:
+                heading = " ".join(match.group(1).split()) if match else ""
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             figures += any(mime in data for mime in IMAGE_MIMES) and "text/html" not in data
             errors += output.get("output_type") == "error"
-    return Expected(figures=figures, errors=errors, heading=heading)
+    return Expected(figures=figures, errors=errors, heading=heading, formulas=formulas)
 
 
 def relative_target(href: str, page: str) -> tuple[str, str] | None:
@@ -183,11 +238,12 @@ def relative_target(href: str, page: str) -> tuple[str, str] | None:
 
 
 def page_problems(page: str, facts: PageFacts, images: list[dict], expected: Expected | None,
-                  files: set[str], anchors: dict[str, set[str]]) -> list[str]:
+                  files: set[str], anchors: dict[str, set[str]], mathjax: dict | None = None) -> list[str]:
     """Everything wrong with one page; an empty list means it passes.
 
     ``images``: what the browser says of each <img> (``src``, ``complete``, ``naturalWidth``);
-    ``files``: every file of the folder (relative paths); ``anchors``: the ids of every page.
+    ``files``: every file of the folder (relative paths); ``anchors``: the ids of every page;
+    ``mathjax``: what the browser says of MathJax (``loaded``, ``typeset``), None when not asked.
     """
     problems = []
     if not facts.title:
@@ -198,9 +254,21 @@ def page_problems(page: str, facts: PageFacts, images: list[dict], expected: Exp
         problems.append(f"heading {facts.heading!r}, the notebook's is {expected.heading!r}")
     for image in images:
         if is_external(image["src"]):
-            continue
-        if not image["complete"] or not image["naturalWidth"]:
+            problems.append(f"image from the web (missing on a closed machine): {short(image['src'])}")
+        elif not image["complete"] or not image["naturalWidth"]:
             problems.append(f"image not loaded: {short(image['src'])}")
+    problems += [f"script from the web (missing on a closed machine): {short(src)}" for src in facts.web_scripts]
+    if facts.injected_parameters:
+        problems.append("papermill's injected parameters cell is shown")
+    if mathjax is not None and facts.asks_for_mathjax:
+        if not mathjax.get("loaded"):
+            problems.append("MathJax did not load (is mathjax/tex-svg-full.js in the folder?)")
+        elif not mathjax.get("typeset"):
+            problems.append("MathJax did not finish typesetting the page")
+    problems += [f"raw TeX shown: '{snippet}'" for snippet in raw_tex(facts.visible_text)[:5]]
+    problems += [f"formula not typeset: {message}" for message in facts.formula_errors[:5]]
+    if expected is not None and expected.formulas and not facts.formula_errors and facts.formulas != expected.formulas:
+        problems.append(f"{facts.formulas} typeset formula(s), the notebook's Markdown has {expected.formulas}")
     if expected is not None:
         if facts.figures != expected.figures:
             problems.append(f"{facts.figures} figure(s) shown, the executed notebook has {expected.figures}")
@@ -219,13 +287,29 @@ def page_problems(page: str, facts: PageFacts, images: list[dict], expected: Exp
     return problems
 
 
+def search_word(heading: str) -> str:
+    """The longest word of a page's heading: what the search probe types."""
+    return max(re.findall(r"[A-Za-z][A-Za-z-]+", heading) or [""], key=len)
+
+
+def search_problems(word: str, page: str, results: list[str]) -> list[str]:
+    """Searching the index for a word of ``page``'s heading must list a section of ``page``."""
+    if any(result.split("#")[0] == page for result in results):
+        return []
+    return [f"searching for {word!r} lists {len(results)} result(s), none on {page}"]
+
+
 def index_problems(facts: PageFacts, pages: list[str]) -> list[str]:
-    """index.html must link every notebook page (``NN_name.html``) and the glossary."""
+    """index.html must link every notebook page (``NN_name.html``) and the glossary, and have
+    the search box."""
     linked = {target[0] for target in (relative_target(href, "index.html") for href in facts.links) if target}
     wanted = [page for page in pages if re.fullmatch(r"\d\d_[a-z0-9_]+\.html", page) or page == "glossary.html"]
     if "glossary.html" not in wanted:
         wanted.append("glossary.html")
-    return [f"index.html does not link {page}" for page in sorted(wanted) if page not in linked]
+    problems = [f"index.html does not link {page}" for page in sorted(wanted) if page not in linked]
+    if SEARCH_INPUT_ID not in facts.anchors:
+        problems.append("index.html has no search box")
+    return problems
 
 
 def is_external(src: str) -> bool:
@@ -306,7 +390,10 @@ class Chromium:
         return result["result"].get("value")
 
     def open(self, url: str) -> dict:
-        """Load ``url``; return its readyState, whether MathJax loaded, its images and live DOM.
+        """Load ``url``; return its readyState, MathJax's state, its images and live DOM.
+
+        It waits for the load event, every image, and (on a page that loads MathJax) for MathJax to
+        have typeset the page or failed to load.
 
         ``{"error": ...}`` if the navigation failed (no such file).
         """
@@ -316,24 +403,52 @@ class Chromium:
         deadline = time.monotonic() + self.timeout
         # wait for this page's load event, then for every image to have finished (loaded or broken)
         loaded = (f"document.URL === {json.dumps(url)} && document.readyState === 'complete'"
-                  " && Array.from(document.images).every(image => image.complete)")
+                  " && Array.from(document.images).every(image => image.complete)"
+                  " && (!document.querySelector('script[src*=\"mathjax\" i]')"
+                  "     || document.documentElement.dataset.mathjax === 'typeset' || !window.MathJax?.version)")
         while not self.evaluate(loaded):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         return json.loads(self.evaluate("""JSON.stringify({
             readyState: document.readyState,
-            mathjax: typeof window.MathJax !== 'undefined',
+            mathjax: {loaded: Boolean(window.MathJax && window.MathJax.version),
+                      typeset: document.documentElement.dataset.mathjax === 'typeset'},
             images: Array.from(document.images, image => ({
                 src: image.getAttribute('src') || '', complete: image.complete, naturalWidth: image.naturalWidth})),
             dom: document.documentElement.outerHTML})"""))
 
-    def screenshot(self, path: pathlib.Path, scroll_to: str | None = None) -> None:
-        """PNG of the viewport (1280 x 1600), scrolled to the first element matching ``scroll_to``."""
-        if scroll_to:
-            self.evaluate(f"document.querySelector({json.dumps(scroll_to)})?.scrollIntoView()")
-        image = self.send("Page.captureScreenshot", {"format": "png"}, self._session)["data"]
-        path.write_bytes(base64.b64decode(image))
+    def search(self, words: str) -> list[str]:
+        """Type ``words`` into the page's search box; the links of the results it lists."""
+        return self.evaluate(f"""(() => {{
+            const input = document.getElementById({json.dumps(SEARCH_INPUT_ID)});
+            if (!input) return [];
+            input.value = {json.dumps(words)};
+            input.dispatchEvent(new Event('input'));
+            return Array.from(document.querySelectorAll('#course-search-results a'), link => link.getAttribute('href'));
+        }})()""")
+
+    def screenshot(self, path: pathlib.Path, scroll_to: str | None = None, width: int | None = None,
+                   height: int = 1600) -> bool:
+        """PNG of the viewport, scrolled to the first element matching ``scroll_to`` (False if there
+        is none: no file then); ``width`` emulates a phone-sized screen of that many CSS pixels."""
+        if width is not None:
+            self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 2,
+                                                             "mobile": True}, self._session)
+        try:
+            if scroll_to:
+                found = self.evaluate(f"(element => element ? (element.scrollIntoView({{block: 'center'}}), true)"
+                                      f" : false)(document.querySelector({json.dumps(scroll_to)}))")
+                if not found:
+                    return False
+            else:
+                self.evaluate("window.scrollTo(0, 0)")
+            image = self.send("Page.captureScreenshot", {"format": "png"}, self._session)["data"]
+            path.write_bytes(base64.b64decode(image))
+            return True
+        finally:
+            if width is not None:
+                self.send("Emulation.clearDeviceMetricsOverride", {}, self._session)
 
     def log_tail(self) -> str:
         self._log.flush()
@@ -385,7 +500,8 @@ def check(site: pathlib.Path, executed: pathlib.Path | None, chromium: str,
     expectations = executed_notebooks(executed)
     seen: dict[str, tuple[PageFacts, list[dict]]] = {}
     failures: dict[str, list[str]] = {}
-    mathjax: dict[str, bool] = {}  # False: the page asks for MathJax and it did not load
+    mathjax: dict[str, dict] = {}  # what the browser says of MathJax on each page
+    searched: list[str] = []
     with Chromium(chromium) as browser:
         for page in pages:
             shown = browser.open((site / page).resolve().as_uri())
@@ -393,21 +509,29 @@ def check(site: pathlib.Path, executed: pathlib.Path | None, chromium: str,
                 failures[page] = [f"did not load: {shown.get('error') or shown['readyState']}"]
                 continue
             seen[page] = page_facts(shown["dom"]), shown["images"]
-            mathjax[page] = shown["mathjax"] or "mathjax" not in shown["dom"].lower()
+            mathjax[page] = shown["mathjax"]
+            if page == "index.html":
+                notebook_pages = [name for name in pages if re.fullmatch(r"\d\d_[a-z0-9_]+\.html", name)]
+                probe = next((name for name in notebook_pages if name in expectations), None)
+                if probe and SEARCH_INPUT_ID in seen[page][0].anchors:
+                    word = search_word(expectations[probe].heading)
+                    searched = search_problems(word, probe, browser.search(word))
             if screenshots:
                 screenshots.mkdir(parents=True, exist_ok=True)
-                browser.screenshot(screenshots / f"{pathlib.Path(page).stem}.png")
+                stem = pathlib.Path(page).stem
+                for width, suffix in ((None, "desktop"), (PHONE_WIDTH, "phone")):
+                    browser.screenshot(screenshots / f"{stem}-{suffix}.png", width=width)
+                    browser.screenshot(screenshots / f"{stem}-{suffix}-formula.png", 'mjx-container[display="true"]', width)
     anchors = {page: facts.anchors for page, (facts, _) in seen.items()}
-    untypeset = [page for page in pages if page in seen and not mathjax.get(page, True)]
     width = max(len(page) for page in pages)
     for page in pages:
         if page not in seen:
             print(f"{page:<{width}}  FAIL: {failures[page][0]}")
             continue
         facts, images = seen[page]
-        problems = page_problems(page, facts, images, expectations.get(page), files, anchors)
+        problems = page_problems(page, facts, images, expectations.get(page), files, anchors, mathjax.get(page))
         if page == "index.html":
-            problems += index_problems(facts, pages)
+            problems += index_problems(facts, pages) + searched
         if problems:
             failures[page] = problems
         relative = sum(relative_target(href, page) is not None for href in facts.links)
@@ -415,11 +539,9 @@ def check(site: pathlib.Path, executed: pathlib.Path | None, chromium: str,
         loaded = sum(image["complete"] and image["naturalWidth"] > 0 for image in local)
         expected = expectations.get(page)
         figures = f"{facts.figures} figures" + (f" (notebook: {expected.figures})" if expected else "")
-        print(f"{page:<{width}}  {figures:<24} {f'{loaded}/{len(local)} images loaded':<18}"
-              f" (+{len(images) - len(local)} from the web, unchecked)  {relative:>3} links checked"
-              f"  {'FAIL' if problems else 'ok'}")
-    if untypeset:  # not a failure: the pages load MathJax from the web, which a closed machine cannot reach
-        print(f"Note: MathJax did not load on {len(untypeset)} page(s) (no network?): their formulas show as TeX source.")
+        formulas = f"{facts.formulas} formulas" + (f" (notebook: {expected.formulas})" if expected else "")
+        print(f"{page:<{width}}  {figures:<24} {formulas:<26} {f'{loaded}/{len(local)} images loaded':<18}"
+              f"  {relative:>3} links checked  {'FAIL' if problems else 'ok'}")
     for name in sorted(set(expectations) - set(pages)):
         failures[name] = [f"the executed notebook {pathlib.Path(name).stem}.ipynb has no rendered page"]
     if failures:
@@ -438,7 +560,8 @@ def main(argv=None) -> int:
     parser.add_argument("--executed", type=pathlib.Path,
                         help="the executed notebooks it was rendered from (build/<budget>): figure counts")
     parser.add_argument("--chromium", default=CHROMIUM, help=f"the browser (default {CHROMIUM})")
-    parser.add_argument("--screenshots", type=pathlib.Path, help="save a screenshot of each page's top here")
+    parser.add_argument("--screenshots", type=pathlib.Path,
+                        help="save screenshots of each page here (desktop and phone, top and first formula)")
     args = parser.parse_args(argv)
     if not os.access(args.chromium, os.X_OK):
         raise SystemExit(f"No Chromium at {args.chromium}: install Debian's (apt-get install chromium).")

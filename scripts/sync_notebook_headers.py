@@ -21,16 +21,38 @@ BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)(?: · \[[^
 GLOSSARY_LINK = "[Glossary and notation · 术语与符号](glossary.md)"
 SETUP_TAG = "setup"
 
+# The command that installs the course on Colab; scripts/check_versions.py runs exactly this one.
+# No extra: TensorFlow is whatever the runtime has (pyproject.toml keeps it out of the dependencies).
+INSTALL_ARGUMENTS = ("-m", "pip", "install", "--quiet", "-e")
+
 SETUP_TEMPLATE = '''\
-# Setup. On Colab this installs the course library from its repository (keeping Colab's
-# TensorFlow); on your machine `make lab` has installed it already.
+# Setup. On Colab this fetches and installs the course library once, keeping Colab's TensorFlow
+# (running it again changes nothing); on your machine `make lab` has installed it already.
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.metadata
+    import pathlib
+    import subprocess
+
     REPOSITORY = "{repository}"
-    !git clone --quiet --depth 1 {{REPOSITORY}} /content/course 2>/dev/null || git -C /content/course pull --quiet
-    %pip install --quiet -e /content/course
-    sys.path.insert(0, "/content/course")
+    COURSE = pathlib.Path("/content/course")
+
+    def run_or_explain(*command):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            last_lines = "\\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            raise RuntimeError(f"Installing the course failed: {{' '.join(command)}} exited with "
+                               f"{{result.returncode}}. Its last lines:\\n{{last_lines}}")
+
+    if not (COURSE / "pyproject.toml").exists():
+        run_or_explain("git", "clone", "--quiet", "--depth", "1", REPOSITORY, str(COURSE))
+    try:
+        importlib.metadata.version("course_lib")
+    except importlib.metadata.PackageNotFoundError:
+        run_or_explain(sys.executable, {install_arguments}, str(COURSE))
+    if str(COURSE) not in sys.path:
+        sys.path.insert(0, str(COURSE))
 
 import course_lib
 from course_lib import runtime
@@ -41,6 +63,12 @@ print(runtime.device_report())
 print(f"Budget: {{budget.name}} ({{budget.description}})")'''
 
 
+def setup_source(repository: str) -> str:
+    """The setup cell for a repository URL, with the install command of ``INSTALL_ARGUMENTS``."""
+    install_arguments = ", ".join(f'"{argument}"' for argument in INSTALL_ARGUMENTS)
+    return SETUP_TEMPLATE.format(repository=repository, install_arguments=install_arguments)
+
+
 def repository_url() -> str:
     """``[project.urls] Repository`` from pyproject.toml (read without tomllib, for Python 3.10)."""
     match = re.search(r'^Repository\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
@@ -49,9 +77,14 @@ def repository_url() -> str:
     return match.group(1)
 
 
-def badge(notebook_name: str, repository: str) -> str:
+def colab_url(notebook_name: str, repository: str) -> str:
+    """Where Colab opens ``notebooks/<notebook_name>`` of the repository's main branch."""
     owner_and_name = repository.removeprefix("https://github.com/").rstrip("/")
-    target = f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook_name}"
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook_name}"
+
+
+def badge(notebook_name: str, repository: str) -> str:
+    target = colab_url(notebook_name, repository)
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target}) · {GLOSSARY_LINK}"
 
 
@@ -70,7 +103,7 @@ def sync(path: pathlib.Path, repository: str) -> bool:
     if len(setup_cells) != 1:
         raise ValueError(f"{path} must have exactly one cell tagged {SETUP_TAG!r}, found {len(setup_cells)}.")
     head, marker, tail = setup_cells[0].source.partition("# ---")
-    setup_cells[0].source = SETUP_TEMPLATE.format(repository=repository) + (("\n\n" + marker + tail) if marker else "")
+    setup_cells[0].source = setup_source(repository) + (("\n\n" + marker + tail) if marker else "")
     new_text = nbformat.writes(notebook) + "\n"
     if new_text != text:
         path.write_text(new_text)

@@ -100,11 +100,23 @@ def test_unknown_names_are_rejected(arguments, message):
 
 def test_stratified_subset_keeps_class_shares(mnist):
     subset = data.load_dataset("mnist", source="subset", num_train=1000, num_test=500, seed=3, verbose=False)
-    assert abs(len(subset.y_train) - 1000) <= 10 and abs(len(subset.y_test) - 500) <= 10
+    assert len(subset.y_train) == 1000 and len(subset.y_test) == 500
     shares = np.bincount(subset.y_train, minlength=10) / len(subset.y_train)
     assert np.abs(shares - np.bincount(mnist.y_train) / 8000).max() < 0.005
     again = data.load_dataset("mnist", source="subset", num_train=1000, num_test=500, seed=3, verbose=False)
     np.testing.assert_array_equal(subset.x_train, again.x_train)
+
+
+@pytest.mark.parametrize("count", [10, 11, 17, 99, 1003, 7999, 8000])
+def test_stratified_subset_has_exactly_the_size_asked_for_and_every_class(mnist, count):
+    # the per-class share used to round to 0 for small counts (num_train=4 gave zero images)
+    positions = np.arange(len(mnist.y_train))
+    chosen, labels = data.take_per_class(positions, mnist.y_train, count, seed=1)
+    assert len(chosen) == count and len(np.unique(chosen)) == count
+    np.testing.assert_array_equal(mnist.y_train[chosen], labels)
+    per_class = np.bincount(labels, minlength=10)
+    ideal = count * np.bincount(mnist.y_train, minlength=10) / len(mnist.y_train)
+    assert per_class.min() >= 1 and np.all(np.abs(per_class - ideal) < 1)
 
 
 def write_idx(path, array, type_code=0x08):

@@ -90,15 +90,47 @@ def test_a_classical_row_is_measured_and_beats_the_damaged_input():
     assert set(row.measured) >= {"psnr", "ms_per_image"}
 
 
-def test_milliseconds_per_image_times_the_call_per_item():
+def test_milliseconds_per_image_is_the_best_timed_call_per_item_after_a_warm_up(monkeypatch):
+    import types
+
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(decisions, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    durations = iter([9.0, 0.3, 0.1, 0.2])  # seconds: the warm-up (tracing) is slowest, then three timed calls
     calls = []
-    assert decisions.milliseconds_per_image(lambda batch: calls.append(len(batch)), [0] * 4, repeats=2) >= 0
-    assert calls == [4, 4, 4]  # one warm-up, two timed
+
+    def function(batch):
+        calls.append(len(batch))
+        clock.now += next(durations)
+
+    assert decisions.milliseconds_per_image(function, [0] * 4, repeats=3) == pytest.approx(1000 * 0.1 / 4)
+    assert calls == [4, 4, 4, 4]  # one warm-up, three timed, each on the whole batch
     with pytest.raises(ValueError, match="at least one"):
         decisions.milliseconds_per_image(len, [])
 
 
 # --------------------------------------------------------------------------- challenges
+
+def test_measured_shipped_models_are_loaded_by_family_and_vae_fid_is_of_its_own_samples():
+    from course_lib import data, metrics, vae
+    from course_lib.evaluator import load_evaluator
+
+    judge, _ = load_evaluator()
+    test_digits = data.load_dataset("mnist", source="subset", verbose=False).x_test[:64]
+    names = ["dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"]
+    models, measured = decisions.measure_shipped_models(test_digits, judge, names=names, num_timed=8,
+                                                        num_samples=64, seed=3, fid_floor=1.2)
+    assert list(models) == list(measured) == names
+    assert all(numbers["ms_per_image"] > 0 for numbers in measured.values())
+    assert isinstance(models["vae_mnist_latent2"], vae.VAE) and models["vae_mnist_latent2"].latent_dim == 2
+    assert "fid" not in measured["dcgan_mnist"]  # its manifest records one at 2,000 samples
+    samples = models["vae_mnist_latent2"].generate(64, seed=3)
+    expected = metrics.frechet_distance(judge.features(samples), judge.features(test_digits))
+    assert measured["vae_mnist_latent2"]["fid"] == pytest.approx(expected)
+    assert measured["vae_mnist_latent2"]["fid_floor"] == 1.2
+    table = decisions.decision_table(names, measured=measured)
+    assert [row.measured for row in table] == [("ms_per_image",), ("fid", "fid_floor", "ms_per_image"),
+                                               ("ms_per_image",), ("ms_per_image",)]
+
 
 def test_epochs_for_updates_gives_about_the_asked_number_of_steps():
     assert challenges.epochs_for_updates(500, 640) == 43            # 15 steps an epoch

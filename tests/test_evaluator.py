@@ -18,7 +18,9 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def judge():
-    return evaluator.load_evaluator()
+    loaded, manifest = evaluator.load_evaluator()
+    assert loaded.manifest is manifest
+    return loaded
 
 
 def test_shipped_evaluator_reproduces_its_manifest_accuracy(judge, mnist):
@@ -86,8 +88,34 @@ def test_manifest_config_round_trips_to_the_default_configuration(judge):
 
 def test_one_real_training_epoch_through_resumable_fit(mnist, tmp_path):
     config = dataclasses.replace(evaluator.EvaluatorConfig(), filters=(4, 8), feature_dim=16, epochs=1, batch_size=64)
-    model = evaluator.build_evaluator(config)
-    history = evaluator.train_evaluator(model, config, mnist.x_train[:256], mnist.y_train[:256],
-                                        workdir=tmp_path, verbose=0)
-    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
+    built = evaluator.build_evaluator(config)
+    model, history = evaluator.train_evaluator(config, mnist.x_train[:256], mnist.y_train[:256], model=built,
+                                               workdir=tmp_path, verbose=0)
+    assert model is built and len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
     assert evaluator.Evaluator(model).features(mnist.x_test[:5]).shape == (5, 16)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array(["7", "2"]), "integer class indices"),
+    (np.array([7.0, 2.0]), "integer class indices"),
+    (np.array([True, False]), "integer class indices"),
+    (np.array([7, 10]), r"class indices in \[0, 10\)"),
+    (np.array([-1, 2]), r"class indices in \[0, 10\)"),
+    (np.array([7]), r"shape \(2,\)"),
+])
+def test_accuracy_and_recognition_rate_refuse_bad_labels_with_one_message(judge, mnist, labels, message):
+    from course_lib import metrics
+
+    images = mnist.x_test[:2]
+    with pytest.raises(ValueError, match=message) as from_accuracy:
+        judge.accuracy(images, labels)
+    with pytest.raises(ValueError, match=message) as from_metrics:
+        metrics.recognition_rate(judge.probabilities(images), labels)
+    assert str(from_accuracy.value) == str(from_metrics.value)
+
+
+def test_course_data_dir_pointing_nowhere_stops_before_any_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="COURSE_DATA_DIR is set to .*not a folder"):
+        evaluator.load_evaluator()
+    assert "Training" not in capsys.readouterr().out

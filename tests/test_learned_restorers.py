@@ -11,7 +11,7 @@ import pytest
 from course_lib import data
 from course_lib import degradations as deg
 from course_lib import learned_restoration as learned
-from course_lib import restoration
+from course_lib import restoration, training
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,14 @@ def test_dncnn_returns_the_input_minus_its_predicted_noise():
 def test_unet_takes_image_and_mask_and_outputs_images_in_range():
     model = learned.build_unet(filters=8, levels=2)
     assert model.input_shape == (None, 28, 28, 2) and model.output_shape == (None, 28, 28, 1)
-    output = np.asarray(model(np.random.default_rng(0).random((2, 28, 28, 2)).astype(np.float32)))
-    assert output.min() >= 0 and output.max() <= 1
+    import keras
+
+    inputs = np.random.default_rng(0).random((2, 28, 28, 2)).astype(np.float32)
+    output = np.asarray(model(inputs))
+    assert model.get_layer("predicted").activation is keras.activations.sigmoid and output.shape == (2, 28, 28, 1)
+    flipped = inputs.copy()
+    flipped[..., 1] = 1.0 - flipped[..., 1]
+    assert not np.allclose(np.asarray(model(flipped)), output)  # it reads the mask channel
     with pytest.raises(ValueError, match="divisible by 2 \\*\\* levels = 8"):
         learned.build_unet(levels=3)
 
@@ -87,7 +93,11 @@ def test_unet_that_pastes_known_pixels_returns_them_exactly():
     restored = np.asarray(model(inputs))
     known = mask[..., 0] == 1
     np.testing.assert_array_equal(restored[..., 0][known], images[..., 0][known])
-    assert restored.min() >= 0 and restored.max() <= 1 and restored.shape == (3, 28, 28, 1)
+    import keras  # the missing pixels are the network's prediction, untouched by the paste
+
+    predicted = np.asarray(keras.Model(model.input, model.get_layer("predicted").output)(inputs))
+    np.testing.assert_allclose(restored[..., 0][~known], predicted[..., 0][~known], atol=1e-6)
+    assert restored.shape == (3, 28, 28, 1)
 
 
 def test_paste_known_needs_a_unet_and_a_mask():
@@ -115,7 +125,7 @@ def test_training_pairs_damage_each_digit_with_distinct_seeds_never_the_benchmar
 
 # ------------------------------------------------------------- shipped restorers
 
-SHIPPED_ON_DISK = [name for name in learned.SHIPPED_RESTORERS if (data.data_dir() / "pretrained" / f"{name}.json").exists()]
+SHIPPED_ON_DISK = [name for name in learned.SHIPPED_RESTORERS if training.has_shipped_weights(name)]
 
 
 def test_unknown_shipped_restorer_names_the_choices():
@@ -132,7 +142,7 @@ def test_shipped_restorer_matches_its_config_and_is_small(name):
 
     folder = data.data_dir() / "pretrained"
     manifest = json.loads((folder / f"{name}.json").read_text())
-    assert learned.learned_config_from_manifest(manifest) == learned.SHIPPED_RESTORERS[name]
+    assert training.config_from_manifest(learned.LearnedRestorerConfig, manifest) == learned.SHIPPED_RESTORERS[name]
     assert manifest["command"] == f"python -m course_lib.learned_restoration --train {name}"
     assert (folder / manifest["file"]).stat().st_size < 2_000_000
     assert manifest["metrics"]["training_seconds"] <= 300

@@ -23,7 +23,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 def pyproject_requirements() -> set[str]:
     text = (ROOT / "pyproject.toml").read_text()
-    blocks = re.findall(r"^(?:dependencies|dev) = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    blocks = re.findall(r"^(?:dependencies|tensorflow|dev) = \[(.*?)\]", text, re.MULTILINE | re.DOTALL)
     return {item for block in blocks for item in re.findall(r'"([^"]+)"', block)}
 
 
@@ -39,7 +39,9 @@ def test_environment_yml_and_pyproject_name_the_same_dependencies():
 
 def test_learners_get_keras_3_tensorflow_that_colab_keeps():
     requirements = {Requirement(item).name: Requirement(item).specifier for item in pyproject_requirements()}
-    assert "2.16" in requirements["tensorflow"] and "2.15" not in requirements["tensorflow"]
+    # the oldest pair that scripts/check_versions.py ran (2.16.2), and every newer release Colab ships
+    assert "2.16.2" in requirements["tensorflow"] and "2.16.1" not in requirements["tensorflow"]
+    assert "2.19.0" in requirements["tensorflow"] and "3.0.5" in requirements["keras"]
     assert all(not str(specifier).startswith("==") for specifier in requirements.values())
 
 
@@ -199,4 +201,97 @@ def test_rendered_course_links_notebooks_and_glossary(tmp_path):
     assert "Kullback-Leibler" in glossary and "证据下界" in glossary
     page = (tmp_path / "html" / f"{NOTEBOOKS[0].stem}.html").read_text()
     assert 'href="glossary.html"' in page and 'glossary.md"' not in page
-    assert not re.search(r'href="(?!https?:)[^"]*\d\d_[a-z0-9_]+\.ipynb', page)  # links between pages stay in the site
+    # links between pages stay in the site; the download link is the one link to a notebook file
+    download = f'<a class="course-download" download="" href="notebooks/{NOTEBOOKS[0].name}">'  # as nbconvert writes it
+    assert download in page and (tmp_path / "html" / "notebooks" / NOTEBOOKS[0].name).read_text() == NOTEBOOKS[0].read_text()
+    assert not re.search(r'href="(?!https?:)[^"]*\d\d_[a-z0-9_]+\.ipynb', page.replace(download, ""))
+    # the sidebar names every lesson rendered, the page links to the next one and opens in Colab
+    assert all(f'href="{path.stem}.html"' in page for path in NOTEBOOKS[:2])
+    assert f'class="course-next" href="{NOTEBOOKS[1].stem}.html"' in page
+    assert f"colab.research.google.com/github/" in page and "colab-badge.svg" not in page
+    assert 'id="course-search-input"' in page and (tmp_path / "html" / "search_index.js").exists()
+
+
+def test_installing_the_course_never_installs_tensorflow_over_another_build():
+    text = (ROOT / "pyproject.toml").read_text()
+    core = re.search(r"^dependencies = \[(.*?)\]", text, re.MULTILINE | re.DOTALL).group(1)
+    names = {Requirement(item).name.lower() for item in re.findall(r'"([^"]+)"', core)}
+    assert names and not {name for name in names if name.startswith("tensorflow")}
+    extra = re.search(r"^tensorflow = \[(.*?)\]", text, re.MULTILINE | re.DOTALL).group(1)
+    assert [Requirement(item).name for item in re.findall(r'"([^"]+)"', extra)] == ["tensorflow"]
+
+
+def test_importing_the_package_without_tensorflow_says_what_to_install():
+    # site-packages leave sys.path, so no TensorFlow can be found; course_lib itself comes from ROOT
+    code = (f"import sys; sys.path[:] = [{str(ROOT)!r}] + [p for p in sys.path if 'packages' not in p]\n"
+            "import course_lib")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImportError: course_lib needs TensorFlow" in result.stderr
+    assert 'pip install -e ".[tensorflow]"' in result.stderr and "tensorflow-cpu" in result.stderr
+
+
+class _Completed:
+    def __init__(self, returncode, stdout="", stderr=""):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _colab_part_of_the_setup_cell() -> str:
+    import sync_notebook_headers
+
+    source = sync_notebook_headers.setup_source("https://github.com/owner/course")
+    return source.split("\nimport course_lib")[0]
+
+
+def test_setup_cell_on_colab_installs_once_and_is_quiet_when_run_again(monkeypatch, tmp_path):
+    import importlib.metadata
+    import subprocess as subprocess_module
+    import types
+
+    commands, installed = [], set()
+
+    def fake_run(command, **options):
+        commands.append(command)
+        if command[0] == "git":
+            (tmp_path / "pyproject.toml").write_text("")
+        else:
+            installed.add("course_lib")
+        return _Completed(0)
+
+    def fake_version(name):
+        if name not in installed:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return "0.4.0"
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess_module, "run", fake_run)
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    source = _colab_part_of_the_setup_cell().replace('"/content/course"', repr(str(tmp_path)))
+    exec(source, {})
+    assert [command[0] for command in commands] == ["git", sys.executable]
+    assert list(commands[1][1:]) == ["-m", "pip", "install", "--quiet", "-e", str(tmp_path)]
+    assert "https://github.com/owner/course" in commands[0]
+    exec(source, {})  # a second run: nothing to fetch or install, the path is added once
+    assert len(commands) == 2 and sys.path.count(str(tmp_path)) == 1
+
+
+def test_setup_cell_on_colab_explains_a_failed_install(monkeypatch, tmp_path):
+    import importlib.metadata
+    import subprocess as subprocess_module
+    import types
+
+    def failing_pip(command, **options):
+        return _Completed(1, stdout="Collecting keras\n", stderr="ERROR: No matching distribution found for keras>=3.0\n")
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess_module, "run", failing_pip)
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    source = _colab_part_of_the_setup_cell().replace('"/content/course"', repr(str(tmp_path)))
+    with pytest.raises(RuntimeError, match=r"Installing the course failed: .* -m pip install --quiet -e .* exited with 1") as caught:
+        exec(source, {})
+    assert "No matching distribution found for keras" in str(caught.value)

@@ -180,3 +180,313 @@ def test_load_or_train_loads_unless_asked_to_retrain(data_copy, capsys):
     assert manifest is None and trained_models == [model] and "RETRAIN" in capsys.readouterr().out
     model, manifest = training.load_or_train("never_shipped", tiny_model, trained_models.append)
     assert manifest is None and len(trained_models) == 2
+
+
+# ------------------------------------------------------------------ training time, one way for all
+
+def test_time_limit_counts_training_time_only():
+    import keras
+
+    clock = iter([0.0, 4.0, 9.0,     # epoch 1 starts at 0; batches end at 4 and 9
+                  100.0, 103.0])     # 91 s of epoch-end evaluation; epoch 2 starts at 100
+    limit = training.TimeLimit(12.0, clock=lambda: next(clock))
+    limit.set_model(keras.Sequential())
+    limit.model.stop_training = False
+    limit.on_train_begin()
+    limit.on_epoch_begin(0)
+    limit.on_train_batch_end(0)
+    limit.on_train_batch_end(1)
+    assert limit.training_seconds == 9.0 and not limit.model.stop_training
+    limit.on_epoch_begin(1)
+    limit.on_train_batch_end(0)
+    assert limit.training_seconds == 12.0 and limit.model.stop_training  # 9 + 3, not 103
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, "60", True])
+def test_time_limit_needs_a_positive_number_of_seconds(seconds):
+    with pytest.raises(ValueError, match="seconds"):
+        training.TimeLimit(seconds)
+
+
+class FakeClock:
+    """A clock that moves only when told: one second per training batch, 100 s per epoch end."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def slow_epoch_ends(clock):
+    import keras
+
+    class Advance(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            clock.now += 1.0            # a training step takes 1 s
+
+        def on_epoch_end(self, epoch, logs=None):
+            clock.now += 100.0          # an FID or a sample grid after every epoch takes 100 s
+
+    return Advance()
+
+
+def test_resumable_fit_counts_time_inside_epochs_and_stops_at_max_seconds_across_resumption(tmp_path):
+    clock = FakeClock()
+    arguments = dict(epochs=4, batch_size=8, config={"a": 1}, workdir=tmp_path, verbose=0, clock=clock,
+                     callbacks=[slow_epoch_ends(clock)])
+    # 32 examples in batches of 8: 4 one-second steps per epoch
+    unlimited = training.resumable_fit(tiny_model(), tiny_data(), name="unlimited", **arguments)
+    assert unlimited.training_seconds == 16.0 and len(unlimited.history["loss"]) == 4  # not 16 + 4 x 100
+    limited = training.resumable_fit(tiny_model(), tiny_data(), name="limited", max_seconds=6.0, **arguments)
+    assert limited.training_seconds == 6.0 and len(limited.history["loss"]) == 2  # stopped in epoch 2
+    again = training.resumable_fit(tiny_model(), tiny_data(), name="limited", max_seconds=6.0, **arguments)
+    assert again.training_seconds == 6.0 and again.history == limited.history  # its time is used up: no training
+    longer = training.resumable_fit(tiny_model(), tiny_data(), name="limited", max_seconds=10.0, **arguments)
+    assert longer.training_seconds == 10.0 and len(longer.history["loss"]) == 3  # 4 more seconds: one epoch
+
+
+@pytest.mark.parametrize("bad", [0, -5.0, "60", True])
+def test_resumable_fit_refuses_a_bad_time_limit(tmp_path, bad):
+    with pytest.raises(ValueError, match="max_seconds"):
+        training.resumable_fit(tiny_model(), tiny_data(), epochs=1, batch_size=8, config={}, workdir=tmp_path,
+                               max_seconds=bad)
+
+
+def test_every_training_entry_point_shares_one_shape():
+    """train_*(config, images, ..., model=None, workdir, verbose, restart, strategy) -> (model, history)."""
+    import inspect
+
+    from course_lib import evaluator, gan, pix2pix, vae
+    from course_lib import learned_restoration as rst
+
+    for function in (evaluator.train_evaluator, gan.train_dcgan, vae.train_vae, rst.train_learned_restorer,
+                     pix2pix.train_pix2pix):
+        parameters = inspect.signature(function).parameters
+        assert list(parameters)[0] == "config", function.__name__
+        for keyword in ("model", "workdir", "verbose", "restart", "strategy"):
+            assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (function.__name__, keyword)
+            assert parameters[keyword].default is not inspect.Parameter.empty, (function.__name__, keyword)
+
+
+# ------------------------------------------------------------------ the shipped-model layer
+
+def ship_tiny(data_copy, name="tiny"):
+    training.save_pretrained(tiny_model(), name, command="python -m tiny --train", seed=1, config={"units": 2},
+                             metrics={})
+    return data_copy / "pretrained" / f"{name}.json", data_copy / "pretrained" / f"{name}.weights.h5"
+
+
+def test_has_shipped_weights_needs_both_files_and_says_which_one_is_missing(data_copy):
+    assert training.has_shipped_weights("never_shipped") is False
+    manifest_path, weights_path = ship_tiny(data_copy)
+    assert training.has_shipped_weights("tiny") is True
+    weights = weights_path.read_bytes()
+    weights_path.unlink()
+    with pytest.raises(FileNotFoundError, match=r"tiny\.weights\.h5 is missing.*git checkout -- data/pretrained/"
+                                                r"tiny\.weights\.h5.*python -m tiny --train"):
+        training.has_shipped_weights("tiny")
+    weights_path.write_bytes(weights)
+    manifest_path.unlink()
+    with pytest.raises(FileNotFoundError, match=r"tiny\.json is missing.*git checkout -- data/pretrained/tiny\.json"):
+        training.has_shipped_weights("tiny")
+
+
+def test_a_half_installed_model_is_never_retrained(data_copy):
+    manifest_path, _ = ship_tiny(data_copy)
+    manifest_path.unlink()
+    trained = []
+    with pytest.raises(FileNotFoundError, match="tiny.json"):
+        training.load_or_train("tiny", tiny_model, trained.append)
+    assert trained == []
+
+
+DAMAGED_MANIFESTS = {
+    "not JSON": b"{this is not json",
+    "an empty object": b"{}",
+    "binary": bytes(range(256)),
+    "a JSON string": b'"tiny.weights.h5"',
+    "a JSON list": b"[1, 2]",
+}
+
+
+@pytest.mark.parametrize("content", DAMAGED_MANIFESTS.values(), ids=DAMAGED_MANIFESTS.keys())
+def test_a_damaged_manifest_is_a_value_error_naming_the_file(data_copy, content):
+    manifest_path, _ = ship_tiny(data_copy)
+    manifest_path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"tiny\.json is damaged.*git checkout -- data/pretrained/tiny\.json"):
+        training.read_manifest("tiny")
+    with pytest.raises(ValueError, match=r"tiny\.json is damaged"):
+        training.load_or_train("tiny", tiny_model, lambda model: None)
+
+
+@pytest.mark.parametrize("field,value", [("sha256", None), ("seed", "one"), ("config", [1]), ("metrics", True)])
+def test_a_manifest_missing_a_field_or_with_a_wrong_type_names_it(data_copy, field, value):
+    manifest_path, _ = ship_tiny(data_copy)
+    manifest = json.loads(manifest_path.read_text())
+    if value is None:
+        del manifest[field]
+    else:
+        manifest[field] = value
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=rf"tiny\.json is damaged.*{field!r}"):
+        training.read_manifest("tiny")
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 0, 1, None])
+def test_retrain_must_be_a_real_boolean(data_copy, flag):
+    ship_tiny(data_copy)
+    trained = []
+    with pytest.raises(TypeError, match="retrain must be True or False"):
+        training.load_or_train("tiny", tiny_model, trained.append, retrain=flag)
+    assert trained == []
+    model, manifest = training.load_or_train("tiny", tiny_model, trained.append, retrain=np.bool_(False))
+    assert manifest is not None and trained == []
+
+
+def test_config_from_manifest_names_an_unknown_key_and_a_refused_value():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        width: int = 2
+        sizes: tuple = (1, 2)
+
+        def __post_init__(self):
+            if self.width <= 0:
+                raise ValueError(f"width must be positive, got {self.width}.")
+
+    assert training.config_from_manifest(Config, {"config": {"width": 3, "sizes": [4, 5]}}) == Config(3, (4, 5))
+    with pytest.raises(ValueError, match=r"x\.json records settings \['colour'\].*width"):
+        training.config_from_manifest(Config, {"config": {"width": 3, "colour": "red"}}, "x.json")
+    with pytest.raises(ValueError, match=r"x\.json.*width must be positive"):
+        training.config_from_manifest(Config, {"config": {"width": -1}}, "x.json")
+
+
+def test_shipped_config_is_the_manifests_and_refuses_a_config_the_weights_do_not_match():
+    from course_lib import vae
+
+    shipped = vae.SHIPPED_CONFIGS["vae_mnist_latent16"]
+    assert training.shipped_config("vae_mnist_latent16", vae.VAEConfig, None) == shipped
+    assert training.shipped_config("never_shipped", vae.VAEConfig, shipped) is shipped
+    other = vae.SHIPPED_CONFIGS["vae_mnist_latent2"]
+    with pytest.raises(ValueError, match=r"latent_dim=2 \(shipped: 16\).*retrain=True"):
+        training.shipped_config("vae_mnist_latent16", vae.VAEConfig, None, config=other)
+    assert training.shipped_config("vae_mnist_latent16", vae.VAEConfig, None, config=other, retrain=True) is other
+    with pytest.raises(TypeError, match="config must be a VAEConfig"):
+        training.shipped_config("vae_mnist_latent16", vae.VAEConfig, None, config={"latent_dim": 2})
+    with pytest.raises(ValueError, match=r"latent_dim=2 \(shipped: 16\)"):
+        vae.load_vae("vae_mnist_latent16", config=other)  # before Keras's "objects could not be loaded"
+
+
+def test_an_unknown_key_in_a_shipped_manifest_is_named(data_copy):
+    from course_lib import evaluator
+
+    path = data_copy / "pretrained" / "evaluator.json"
+    manifest = json.loads(path.read_text())
+    manifest["config"]["colour"] = "red"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"evaluator\.json records settings \['colour'\]"):
+        evaluator.load_evaluator()
+
+
+# ------------------------------------------------------------------ one loader shape for every family
+
+def shipped_loaders():
+    from course_lib import evaluator, gan, pix2pix, vae
+    from course_lib import learned_restoration as rst
+
+    return {"evaluator": evaluator.load_evaluator, "dcgan_mnist": gan.load_generator,
+            "vae_mnist_latent2": vae.load_vae, "unet_blur": rst.load_learned_restorer,
+            "pix2pix_hole_12": pix2pix.load_pix2pix}
+
+
+@pytest.mark.parametrize("name", ["evaluator", "dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"])
+def test_every_loader_returns_model_and_manifest_and_loads_into_a_given_model(name):
+    from course_lib.evaluator import Evaluator
+
+    loader = shipped_loaders()[name]
+    first, manifest = loader(name)
+    assert manifest == training.read_manifest(name)
+    second, again = loader(name, model=first.model if isinstance(first, Evaluator) else first)
+    assert again == manifest
+    if isinstance(first, Evaluator):
+        assert second.model is first.model and second.manifest == manifest
+    else:
+        assert second is first
+
+
+@pytest.mark.parametrize("missing", ["json", "weights.h5"])
+@pytest.mark.parametrize("name", ["evaluator", "dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"])
+def test_every_loader_refuses_a_half_installed_model_instead_of_training(data_copy, capsys, name, missing):
+    (data_copy / "pretrained" / f"{name}.{missing}").unlink()
+    with pytest.raises(FileNotFoundError, match=rf"{name}\.{missing} is missing.*git checkout -- data/pretrained/"):
+        shipped_loaders()[name](name)
+    assert "Training" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["evaluator", "dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"])
+def test_every_loader_refuses_a_string_flag(name):
+    with pytest.raises(TypeError, match="retrain must be True or False"):
+        shipped_loaders()[name](name, retrain="no")
+
+
+# ------------------------------------------------------------------ one argument for several devices
+
+STRATEGY_SCRIPT = textwrap.dedent("""
+    import os, sys, tempfile
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from course_lib import evaluator, gan, pix2pix, runtime, vae
+    from course_lib import learned_restoration as lr
+
+    mirrored = runtime.pick_strategy(devices=["/cpu:0", "/cpu:1"], verbose=False)
+    images = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    labels = np.arange(64) % 10
+
+    def mirrored_variables(model):
+        return all(isinstance(weight.value, tf.distribute.DistributedValues) for weight in model.weights)
+
+    # a deterministic model (no dropout, noise or batch statistics): one step on two replicas, each
+    # with half the batch, must reach the weights of one step on one device with the whole batch
+    config = lr.LearnedRestorerConfig("dncnn", "noise_0.3", depth=3, filters=4, epochs=1, batch_size=32, seed=2)
+    one_device, _ = lr.train_learned_restorer(config, images[:32], workdir=tempfile.mkdtemp(), verbose=0)
+    two_devices, history = lr.train_learned_restorer(config, images[:32], workdir=tempfile.mkdtemp(), verbose=0,
+                                                     strategy=mirrored)
+    assert mirrored_variables(two_devices) and not mirrored_variables(one_device)
+    for expected, actual in zip(one_device.get_weights(), two_devices.get_weights()):
+        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6)
+    assert history.training_seconds > 0
+
+    small = dict(workdir=tempfile.mkdtemp(), verbose=0, strategy=mirrored)
+    model, _ = vae.train_vae(vae.VAEConfig(latent_dim=2, encoder_filters=(4, 8), decoder_filters=(8, 4),
+                                           batch_size=32, epochs=1), images, **small)
+    assert mirrored_variables(model.encoder) and mirrored_variables(model.decoder)
+    model, _ = gan.train_dcgan(gan.DCGANConfig(latent_dim=8, generator_filters=(8, 4), discriminator_filters=(4, 8),
+                                               batch_size=32, epochs=1), images, **small)
+    assert mirrored_variables(model.generator) and mirrored_variables(model.discriminator)
+    model, _ = evaluator.train_evaluator(evaluator.EvaluatorConfig(filters=(4, 4), feature_dim=8, epochs=1,
+                                                                   batch_size=32), images, labels, **small)
+    assert mirrored_variables(model)
+    model, _ = pix2pix.train_pix2pix(pix2pix.Pix2PixConfig(filters=4, levels=2, discriminator_filters=(4, 8),
+                                                           batch_size=32, epochs=1, init_from=None), images, **small)
+    assert mirrored_variables(model.generator) and mirrored_variables(model.discriminator)
+    print("STRATEGY-OK")
+""")
+
+
+def test_training_entry_points_take_a_strategy_and_build_their_model_under_it():
+    result = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert "STRATEGY-OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_a_data_folder_that_does_not_exist_is_named_before_any_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    trained = []
+    with pytest.raises(FileNotFoundError, match=r"nowhere does not exist.*COURSE_DATA_DIR"):
+        training.load_or_train("evaluator", tiny_model, trained.append)
+    assert trained == []

@@ -132,8 +132,11 @@ def test_training_lowers_the_loss_and_tracks_reconstruction_and_kl(few_digits, t
     loss = np.array(history.history["loss"])
     np.testing.assert_allclose(loss, np.add(history.history["reconstruction"], history.history["kl"]), rtol=1e-4)
     assert loss[-1] < loss[0] < 784 * np.log(2) + 10  # below the coin-flip 543 nats after one epoch
-    samples = model.generate(6)
-    assert samples.shape == (6, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+    samples = model.generate(6, seed=3)  # z ~ N(0, I) from the seed, decoded to sigmoid(logits)
+    z = np.random.default_rng(3).standard_normal((6, SMALL.latent_dim)).astype(np.float32)
+    logits = np.asarray(model.decoder(z, training=False), dtype=np.float64)
+    np.testing.assert_allclose(samples, special.expit(logits), atol=1e-5)
+    assert not np.allclose(model.generate(6, seed=4), samples)
     assert model.reconstruct(few_digits[:3]).shape == (3, 28, 28, 1)
 
 

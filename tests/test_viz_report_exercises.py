@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -164,6 +167,41 @@ def test_binomial_p_value_matches_scipy(chose_a, votes):
 
     assert solutions.two_sided_binomial_p_value(chose_a, votes) == pytest.approx(
         binomtest(chose_a, votes, 0.5).pvalue, rel=1e-9)
+
+
+def _p_value_without_the_cap(num_chose_a, num_votes):
+    tail = min(num_chose_a, num_votes - num_chose_a)
+    return 2 * sum(math.comb(num_votes, count) for count in range(tail + 1)) / 2 ** num_votes
+
+
+def _discriminator_dividing_inside_where(p_data, p_generator):
+    total = p_data + p_generator
+    return np.where(total > 0, p_data / total, 0.5)  # right values, but 0 / 0 warns
+
+
+def _generator_loss_overflowing(restored, clean, fake_logits, adversarial_weight):
+    adversarial = np.mean(np.log(1 + np.exp(-fake_logits)))  # inf once -l exceeds about 710
+    return float(np.mean(np.abs(restored - clean)) + adversarial_weight * adversarial)
+
+
+@pytest.mark.parametrize("name, mistake", [
+    ("two_sided_binomial_p_value", _p_value_without_the_cap),
+    ("optimal_discriminator", _discriminator_dividing_inside_where),
+    ("pix2pix_generator_loss", _generator_loss_overflowing),
+])
+def test_checks_reject_a_missing_cap_a_warning_and_an_overflow_on_every_seed(name, mistake):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the overflowing mistake warns as it fails
+        assert not any(exercises.check(name, mistake, seed=seed, verbose=False).passed for seed in range(100))
+    assert all(exercises.check(name, getattr(solutions, name), seed=seed, verbose=False).passed for seed in range(100))
+
+
+def test_the_warning_check_names_the_floating_point_error_and_leaves_warnings_as_they_were():
+    filters_before = list(warnings.filters)
+    result = exercises.check("optimal_discriminator", _discriminator_dividing_inside_where, verbose=False)
+    assert result.status == "wrong" and "FloatingPointError" in result.message
+    assert warnings.filters == filters_before and np.geterr()["invalid"] == "warn"
+    assert _p_value_without_the_cap(50, 100) > 1 and solutions.two_sided_binomial_p_value(50, 100) == 1.0
 
 
 def _early_stopping_ties_improve(validation_losses, patience):
