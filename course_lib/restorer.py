@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch
+from course_lib._checks import as_image_batch, as_mask
 from course_lib.degradations import Damaged
 
 __all__ = ["Restorer", "per_channel"]
@@ -96,14 +96,7 @@ class Restorer:
                 raise ValueError(f"{self.name}: {degradation.name!r} damages pixels, so the Damaged batch "
                                  f"needs its mask (N, H, W, 1) with 1 = known pixel, got mask=None.")
         else:
-            mask = _as_array(mask)
-            if mask.dtype == object or mask.shape != images.shape[:3] + (1,):
-                raise ValueError(f"{self.name}: the mask must have shape {images.shape[:3] + (1,)} "
-                                 f"(N, H, W, 1) like the damaged images, got {mask.shape}.")
-            if not np.all((mask == 0) | (mask == 1)):
-                raise ValueError(f"{self.name}: the mask must hold only 0 (missing) and 1 (known), "
-                                 f"got values such as {mask[(mask != 0) & (mask != 1)].flat[0]!r}.")
-            mask = mask.astype(np.float32)
+            mask = as_mask(_as_array(mask), images, f"the mask given to {self.name}")
         return Damaged(images, mask, degradation)
 
     def _checked_output(self, restored, damaged: Damaged) -> np.ndarray:
