@@ -35,6 +35,9 @@ class Exercise:
     rtol: float = 1e-5
     atol: float = 1e-6
     num_cases: int = 5  # more for cheap exercises whose mistakes show only on some inputs
+    # for exercises where the learner writes a class (a model's train_step or compute_loss): turns
+    # the class into the function of a case's arguments whose results are compared
+    wrap: Callable | None = None
     fixed_cases: tuple = ()  # argument tuples tried before the random ones, on every seed
     warnings_are_errors: bool = False  # the exercise asks for no warnings: a NumPy warning fails it
 
@@ -125,14 +128,17 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
     exercise = EXERCISES[name]
     if num_cases is None:
         num_cases = exercise.num_cases
+    reference, candidate = exercise.reference, function
+    if exercise.wrap is not None:
+        reference, candidate = exercise.wrap(reference), exercise.wrap(function)
     rng = np.random.default_rng(seed)
     result = None
     for case in range(num_cases):
         arguments = exercise.fixed_cases[case] if case < len(exercise.fixed_cases) else exercise.make_case(rng)
-        expected = exercise.reference(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
+        expected = reference(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
         try:
             with _strict_floating_point(exercise):
-                actual = function(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
+                actual = candidate(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in arguments))
         except NotImplementedError:
             result = CheckResult(name, "not attempted",
                                  f"⏳ {name}: not attempted yet. Replace `raise NotImplementedError` "
@@ -330,6 +336,58 @@ def _predicted_labels(rng: np.random.Generator) -> tuple:
     return labels, num_classes
 
 
+def _model_class(candidate, plumbing, model):
+    """The learner's class as it is (a subclass of ``plumbing``, e.g. the notebook's ``GAN``), or a
+    reference (a class holding only the changed method) mixed into ``model``, the library's version."""
+    if not isinstance(candidate, type):
+        raise TypeError(f"pass the class itself (e.g. HingeGAN, not HingeGAN(...)), got {type(candidate).__name__}.")
+    if issubclass(candidate, plumbing):
+        return candidate
+    return type(candidate.__name__, (candidate, model), {})
+
+
+def _random_weights(network, rng: np.random.Generator) -> None:
+    network.set_weights([rng.normal(0.0, 1.0, weight.shape).astype(np.float32) for weight in network.get_weights()])
+
+
+def _flat_weights(network) -> np.ndarray:
+    return np.concatenate([np.ravel(weight) for weight in network.get_weights()])
+
+
+def _one_gan_training_step(model_class):
+    """``model_class`` -> f(real_points, seed): what one ``train_step`` on a toy GAN gives.
+
+    The toy GAN draws points in 2-D (notebook 02's networks, 8 hidden units, weights drawn from
+    ``seed``); both players step with SGD (learning rate 0.1), so the weights after the step show
+    the size of each gradient, not only its direction (Adam would hide a factor in a loss).
+    Returns the reported ``d_loss`` and ``g_loss``, then the discriminator's and the generator's
+    weights after the step.
+    """
+    def step(real_points, seed):
+        import keras
+
+        from course_lib import gan
+
+        model_type = _model_class(model_class, gan.GANBase, gan.GAN)
+        rng = np.random.default_rng(seed)
+        generator = gan.build_mlp_generator(2, 2, hidden_units=8, num_hidden=1)
+        discriminator = gan.build_mlp_discriminator(2, hidden_units=8, num_hidden=1)
+        _random_weights(generator, rng)
+        _random_weights(discriminator, rng)
+        model = model_type(generator, discriminator, 2, scale_images=False, seed=int(seed))
+        model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        logs = model.train_step(keras.ops.convert_to_tensor(real_points))
+        losses = np.array([float(logs["d_loss"]), float(logs["g_loss"])])
+        return losses, _flat_weights(model.discriminator), _flat_weights(model.generator)
+
+    return step
+
+
+def _real_points(rng: np.random.Generator) -> tuple:
+    points = rng.normal(0.0, 2.0, size=(int(rng.integers(8, 33)), 2)).astype(np.float32)
+    return points, int(rng.integers(0, 2**31 - 1))
+
+
 register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
                   "compute Omega = arccos(a.b / (|a| |b|)), then weights sin((1-t) Omega) / sin(Omega) and "
                   "sin(t Omega) / sin(Omega) for t = np.linspace(0, 1, num_steps); return float32.", rtol=1e-4,
@@ -337,6 +395,10 @@ register(Exercise("slerp", "03_dcgan_mnist", solutions.slerp, _latent_pair,
 register(Exercise("class_balance_ratio", "03_dcgan_mnist", solutions.class_balance_ratio, _predicted_labels,
                   "np.bincount(labels, minlength=num_classes) gives every class's count; a count of 0 "
                   "makes the ratio infinite.", num_cases=10))
+register(Exercise("hinge_gan", "03_dcgan_mnist", solutions.HingeGAN, _real_points,
+                  "discriminator_objective returns ops.mean(ops.relu(1.0 - real_logits)) + "
+                  "ops.mean(ops.relu(1.0 + fake_logits)); generator_objective returns -ops.mean(generated_logits) "
+                  "(no relu: the generator has no margin).", num_cases=3, wrap=_one_gan_training_step))
 
 
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration
@@ -417,6 +479,46 @@ def _posterior_means(rng: np.random.Generator) -> tuple:
     return rng.normal(size=(int(rng.integers(50, 300)), latent_dim)) * scales, float(rng.choice([0.01, 0.05]))
 
 
+def _vae_loss_at_iteration(model_class):
+    """``model_class`` -> f(images, beta, warmup_epochs, steps_per_epoch, iteration, seed): one ``compute_loss``.
+
+    A toy VAE (6 binary pixels, latent 2, weights drawn from ``seed``) whose optimizer has made
+    ``iteration`` updates. Returns the loss ``compute_loss`` returned and what its ``loss``,
+    ``reconstruction`` and ``kl`` trackers hold afterwards.
+    """
+    def loss_at(images, beta, warmup_epochs, steps_per_epoch, iteration, seed):
+        import keras
+        from keras import layers
+
+        from course_lib import vae
+
+        model_type = _model_class(model_class, vae.VAEBase, vae.VAE)
+        rng = np.random.default_rng(seed)
+        pixels = keras.Input((images.shape[1],))
+        encoder = keras.Model(pixels, [layers.Dense(2)(pixels), layers.Dense(2)(pixels)])
+        code = keras.Input((2,))
+        decoder = keras.Model(code, layers.Dense(images.shape[1])(code))
+        _random_weights(encoder, rng)
+        _random_weights(decoder, rng)
+        model = model_type(encoder, decoder, beta=beta, seed=int(seed), warmup_epochs=warmup_epochs,
+                           steps_per_epoch=steps_per_epoch)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        model.optimizer.iterations.assign(iteration)
+        loss = model.compute_loss(x=keras.ops.convert_to_tensor(images), training=True)
+        return np.array([float(loss), *(float(metric.result()) for metric in model.metrics)])
+
+    return loss_at
+
+
+def _warmup_case(rng: np.random.Generator) -> tuple:
+    images = rng.random((int(rng.integers(4, 17)), 6)).astype(np.float32)
+    warmup_epochs, steps_per_epoch = int(rng.integers(2, 7)), int(rng.integers(2, 21))
+    epoch = int(rng.integers(0, warmup_epochs + 2))  # mostly inside the warm-up, where mistakes show
+    iteration = epoch * steps_per_epoch + int(rng.integers(1, steps_per_epoch))  # mid-epoch
+    return (images, float(rng.choice([0.5, 2.0, 4.0])), warmup_epochs, steps_per_epoch, iteration,
+            int(rng.integers(0, 2**31 - 1)))
+
+
 register(Exercise("bits_per_dimension", "05_vae_mnist", solutions.bits_per_dimension, _nats,
                   "1 nat = 1 / ln 2 bits: divide the nats by num_dimensions * np.log(2)."))
 register(Exercise("gaussian_quantile_grid", "05_vae_mnist", solutions.gaussian_quantile_grid, _grid_size,
@@ -425,6 +527,11 @@ register(Exercise("gaussian_quantile_grid", "05_vae_mnist", solutions.gaussian_q
 register(Exercise("active_units", "05_vae_mnist", solutions.active_units, _posterior_means,
                   "posterior_means.var(axis=0) is each dimension's variance across images; count those above "
                   "threshold and return an int."))
+register(Exercise("kl_warmup_vae", "05_vae_mnist", solutions.KLWarmupVAE, _warmup_case,
+                  "start from VAE.compute_loss; epoch = ops.floor_divide(self.optimizer.iterations, "
+                  "self.steps_per_epoch) counts from 0; beta_t = self.beta * ops.minimum(1.0, ops.cast(epoch, "
+                  "'float32') / self.warmup_epochs) weighs the KL in the loss; the kl tracker keeps the unweighted "
+                  "KL.", num_cases=8, rtol=1e-5, atol=1e-5, wrap=_vae_loss_at_iteration))
 
 
 # ----------------------------------------------------------------- 07_cnn_restoration

@@ -175,13 +175,15 @@ def build_mlp_discriminator(input_dim: int = 2, hidden_units: int = 128, num_hid
 
 # ------------------------------------------------------------------------------- the model
 
-class GAN(keras.Model):
-    """A GAN trained with ``fit()``: one discriminator step, then one generator step per batch.
+class GANBase(keras.Model):
+    """The plumbing of :class:`GAN`: its players, optimizers, trackers and sampling, not its ``train_step``.
 
     ``scale_images=True`` maps [0, 1] images to the generator's [-1, 1] and back; the toy GANs
     of notebook 02 train on raw points and set it to False. With ``ema_decay > 0`` a copy of
     the generator keeps an exponential moving average of its weights, which samples better
-    than the last iterate; :meth:`generate` uses it.
+    than the last iterate; :meth:`generate` uses it. A subclass defines ``train_step`` (notebook
+    03_dcgan_mnist shows :class:`GAN`'s in a cell, and an exercise there writes another).
+    Introduced in notebook 03_dcgan_mnist.
     """
 
     def __init__(self, generator, discriminator, latent_dim: int, *, scale_images: bool = True,
@@ -270,44 +272,18 @@ class GAN(keras.Model):
     def sample_noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def train_step(self, real):
-        if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
-            real = real[0]
-        if self.scale_images:
-            real = real * 2.0 - 1.0  # [0, 1] -> [-1, 1]
-        batch_size = ops.shape(real)[0]
+    def update_moving_average(self):
+        """One step of the moving average of the generator's weights (nothing when ``ema_decay`` is 0).
 
-        # Discriminator: ascend V, i.e. descend -V = -E[log D(x)] - E[log(1 - D(G(z)))]
-        noise = self.sample_noise(batch_size)
-        with tf.GradientTape() as tape:
-            fake = self.generator(noise, training=True)
-            real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
-            fake_logits = self.discriminator(self.packed(fake), training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits) + r1
-        gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
-
-        # Generator: descend its loss through the (now fixed) discriminator
-        noise = self.sample_noise(batch_size)
-        with tf.GradientTape() as tape:
-            generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
-            g_loss = self.generator_loss_fn(generated_logits)
-        gradients = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
-
-        if self.ema_generator is not None:
-            # ema <- decay * ema + (1 - decay) * current, with a warm-up: decay_t = min(decay, (1 + t) / (10 + t))
-            # so that the average soon forgets the random initial weights
-            step = ops.cast(self.generator_optimizer.iterations, "float32")
-            decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-            for average, current in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(decay * average + (1.0 - decay) * current)
-
-        self.discriminator_loss_tracker.update_state(d_loss)
-        self.generator_loss_tracker.update_state(g_loss)
-        self.real_score_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
-        self.fake_score_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
-        return {metric.name: metric.result() for metric in self.metrics}
+        ema <- decay * ema + (1 - decay) * current, with a warm-up: decay_t = min(decay, (1 + t) / (10 + t))
+        so that the average soon forgets the random initial weights.
+        """
+        if self.ema_generator is None:
+            return
+        step = ops.cast(self.generator_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * current)
 
     def generate(self, num_samples: int | None = None, *, noise=None, use_ema: bool = True,
                  batch_size: int = 500) -> np.ndarray:
@@ -323,6 +299,56 @@ class GAN(keras.Model):
         if self.scale_images:
             outputs = np.clip((outputs + 1.0) / 2.0, 0.0, 1.0)  # [-1, 1] -> [0, 1]
         return outputs
+
+
+class GAN(GANBase):
+    """A GAN trained with ``fit()``: one discriminator step, then one generator step per batch.
+
+    ``train_step`` plays one round of the game on a batch of real images and descends the two
+    objectives below; ``GANBase`` holds the plumbing it calls (optimizers, trackers, ``packed``,
+    the R1 penalty, the moving average). Introduced in notebook 03_dcgan_mnist.
+    """
+
+    def discriminator_objective(self, real_logits, fake_logits):
+        """What the discriminator descends: -V = -E[log D(x)] - E[log(1 - D(G(z)))]."""
+        return discriminator_loss(real_logits, fake_logits)
+
+    def generator_objective(self, generated_logits):
+        """What the generator descends: the loss ``compile`` chose (non-saturating: -E[log D(G(z))])."""
+        return self.generator_loss_fn(generated_logits)
+
+    def train_step(self, real):
+        if isinstance(real, tuple):  # (images, labels) datasets: the labels are not used
+            real = real[0]
+        if self.scale_images:
+            real = real * 2.0 - 1.0  # [0, 1] -> [-1, 1]
+        batch_size = ops.shape(real)[0]
+
+        # Discriminator: ascend V, i.e. descend -V = -E[log D(x)] - E[log(1 - D(G(z)))]
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(noise, training=True)
+            real_logits, r1 = self.real_logits_and_r1_penalty(self.packed(real))
+            fake_logits = self.discriminator(self.packed(fake), training=True)
+            d_loss = self.discriminator_objective(real_logits, fake_logits) + r1
+        gradients = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+
+        # Generator: descend its loss through the (now fixed) discriminator
+        noise = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            generated_logits = self.discriminator(self.packed(self.generator(noise, training=True)), training=True)
+            g_loss = self.generator_objective(generated_logits)
+        gradients = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+
+        self.update_moving_average()  # the generator's weights, averaged over training (ema_decay > 0)
+
+        self.discriminator_loss_tracker.update_state(d_loss)
+        self.generator_loss_tracker.update_state(g_loss)
+        self.real_score_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
+        self.fake_score_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        return {metric.name: metric.result() for metric in self.metrics}
 
 
 # ------------------------------------------------------------------------------- callbacks
@@ -367,13 +393,22 @@ class SampleAndFIDCallback(keras.callbacks.Callback):
 
 # ------------------------------------------------------------------------ training entry point
 
-def build_dcgan(config: DCGANConfig) -> GAN:
-    """A compiled, built DCGAN for ``config`` (the same call in notebook, tests and benchmark)."""
+def build_dcgan(config: DCGANConfig, *, model_class=GAN, build_generator=build_dcgan_generator,
+                build_discriminator=build_dcgan_discriminator) -> GAN:
+    """A compiled, built DCGAN for ``config`` (the same call in notebook, tests and benchmark).
+
+    Notebook 03 passes the ``GAN`` class and the two builders it defines in its cells, so
+    that the code on the page is the code that trains; by default they are this module's.
+    """
+    if not (isinstance(model_class, type) and issubclass(model_class, GANBase)):
+        raise TypeError(f"model_class must be a subclass of course_lib.gan.GANBase, got {model_class!r}.")
+    if not (callable(build_generator) and callable(build_discriminator)):
+        raise TypeError("build_generator and build_discriminator must be functions that return keras models.")
     keras.utils.set_random_seed(config.seed)
-    gan = GAN(build_dcgan_generator(config.latent_dim, config.generator_filters, config.kernel_size),
-              build_dcgan_discriminator(config.discriminator_filters, config.kernel_size, config.dropout,
-                                        spectral_norm=config.spectral_norm),
-              config.latent_dim, ema_decay=config.ema_decay, r1_weight=config.r1_weight, seed=config.seed)
+    gan = model_class(build_generator(config.latent_dim, config.generator_filters, config.kernel_size),
+                      build_discriminator(config.discriminator_filters, config.kernel_size, config.dropout,
+                                          spectral_norm=config.spectral_norm),
+                      config.latent_dim, ema_decay=config.ema_decay, r1_weight=config.r1_weight, seed=config.seed)
     discriminator_learning_rate = config.discriminator_learning_rate or config.learning_rate
     gan.compile(keras.optimizers.Adam(discriminator_learning_rate, beta_1=config.beta_1),
                 keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),

@@ -196,22 +196,26 @@ def build_unet(filters: int = 32, levels: int = 2, image_shape=(28, 28, 1), past
     return keras.Model(inputs, restored, name="unet")
 
 
-def _build_architecture(config: LearnedRestorerConfig):
-    """The uncompiled network ``config`` describes."""
+def _build_architecture(config: LearnedRestorerConfig, build_dncnn=build_dncnn, build_unet=build_unet):
+    """The uncompiled network ``config`` describes, made by ``build_dncnn`` or ``build_unet``."""
     if config.architecture == "dncnn":
         return build_dncnn(config.depth, config.filters, batch_norm=config.batch_norm, dilated=config.dilated)
     return build_unet(config.filters, config.levels, paste_known=config.paste_known, residual=config.residual)
 
 
-def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig(), steps_per_epoch: int = 8000 // 64):
+def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig(), steps_per_epoch: int = 8000 // 64,
+                           *, build_dncnn=build_dncnn, build_unet=build_unet):
     """The compiled model that ``config`` describes (Adam, MSE against the clean image).
 
     Introduced in notebook 07_cnn_restoration. ``steps_per_epoch`` sets the length of the cosine
-    learning-rate schedule when ``config.final_learning_rate`` is given."""
+    learning-rate schedule when ``config.final_learning_rate`` is given. Notebook 07 passes the
+    builders it defines in its cells, so that the code on the page is the code that trains."""
     import keras
 
+    if not (callable(build_dncnn) and callable(build_unet)):
+        raise TypeError("build_dncnn and build_unet must be functions that return keras models.")
     keras.utils.set_random_seed(config.seed)
-    model = _build_architecture(config)
+    model = _build_architecture(config, build_dncnn, build_unet)
     learning_rate = config.learning_rate
     if config.final_learning_rate is not None:
         learning_rate = keras.optimizers.schedules.CosineDecay(

@@ -51,7 +51,7 @@ from course_lib import gan  # noqa: E402
 
 __all__ = [
     "Pix2PixConfig", "build_patch_discriminator", "discriminator_inputs", "paste_known", "l1_loss",
-    "generator_objective", "Pix2Pix", "build_pix2pix", "train_pix2pix", "mse_unet", "load_pix2pix",
+    "generator_objective", "Pix2PixBase", "Pix2Pix", "build_pix2pix", "train_pix2pix", "mse_unet", "load_pix2pix",
     "pix2pix_restorer", "sweep_adversarial_weight", "check_generator_shape", "grey_share", "shipped_restorers", "SHIPPED_NAME", "SHIPPED_CONFIG", "HANDLES",
 ]
 
@@ -200,16 +200,14 @@ def generator_objective(restored, clean, fake_logits, adversarial_weight: float)
 
 # ------------------------------------------------------------------------------- the model
 
-class Pix2Pix(keras.Model):
-    """A conditional GAN for restoration trained with ``fit()`` on ``(conditioning, clean)`` batches.
+class Pix2PixBase(keras.Model):
+    """The plumbing of :class:`Pix2Pix`: its two players, two optimizers and five trackers.
 
     Introduced in notebook 08_gan_restoration. ``generator``: conditioning (N, H, W, C + 1) ->
-    image (N, H, W, C) in [0, 1] (the U-Net of notebook 07); its output is pasted into the known
-    pixels (:func:`paste_known`). ``discriminator``: :func:`discriminator_inputs` -> patch logits.
-    Each ``train_step`` computes one restoration and updates both players from it: the
-    discriminator on real = (y, clean x) against fake = (y, G(y)); the generator on
-    L1 + lambda * adversarial (:func:`generator_objective`). Trackers: ``d_loss``, ``adversarial``,
-    ``l1``, ``d_real`` (mean D on clean) and ``d_fake`` (mean D on restorations).
+    image (N, H, W, C) in [0, 1] (the U-Net of notebook 07). ``discriminator``:
+    :func:`discriminator_inputs` -> patch logits. Trackers: ``d_loss``, ``adversarial``, ``l1``,
+    ``d_real`` (mean D on clean) and ``d_fake`` (mean D on restorations). A subclass defines
+    ``call`` and ``train_step`` (notebook 08 shows :class:`Pix2Pix`'s in a cell).
     """
 
     def __init__(self, generator, discriminator, adversarial_weight: float = 0.01, **kwargs):
@@ -238,6 +236,16 @@ class Pix2Pix(keras.Model):
     def metrics(self):
         return [self.discriminator_loss_tracker, self.adversarial_tracker, self.l1_tracker,
                 self.real_score_tracker, self.fake_score_tracker]
+
+
+class Pix2Pix(Pix2PixBase):
+    """A conditional GAN for restoration trained with ``fit()`` on ``(conditioning, clean)`` batches.
+
+    ``call`` restores and pastes the result into the known pixels (:func:`paste_known`). Each
+    ``train_step`` computes one restoration and updates both players from it: the discriminator
+    on real = (y, clean x) against fake = (y, G(y)); the generator on L1 + lambda * adversarial
+    (:func:`generator_objective`). Introduced in notebook 08_gan_restoration.
+    """
 
     def call(self, conditioning, training=False):
         return paste_known(self.generator(conditioning, training=training), conditioning)
@@ -286,13 +294,19 @@ def _weights_fingerprint(model) -> str:
     return digest.hexdigest()[:12]
 
 
-def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None) -> Pix2Pix:
+def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None, *, model_class=Pix2Pix,
+                  build_discriminator=build_patch_discriminator) -> Pix2Pix:
     """A compiled, built :class:`Pix2Pix` for ``config``.
 
     Introduced in notebook 08_gan_restoration. ``generator``: a U-Net to start from; its weights
     are copied into a fresh clone (the model passed in is left untouched). Without it, a new
-    U-Net with ``config.filters`` and ``config.levels`` is built with random weights.
+    U-Net with ``config.filters`` and ``config.levels`` is built with random weights. Notebook 08
+    passes the ``Pix2Pix`` class and the PatchGAN builder it defines in its cells.
     """
+    if not (isinstance(model_class, type) and issubclass(model_class, Pix2PixBase)):
+        raise TypeError(f"model_class must be a subclass of course_lib.pix2pix.Pix2PixBase, got {model_class!r}.")
+    if not callable(build_discriminator):
+        raise TypeError(f"build_discriminator must be a function that returns a keras model, got {build_discriminator!r}.")
     keras.utils.set_random_seed(config.seed)
     if generator is not None:
         start = generator
@@ -301,8 +315,8 @@ def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None) -> Pi
     else:
         generator = learned.build_unet(config.filters, config.levels)
     height, width, channels_and_mask = generator.input_shape[1:]
-    discriminator = build_patch_discriminator(config.discriminator_filters, (height, width, channels_and_mask - 1))
-    model = Pix2Pix(generator, discriminator, config.adversarial_weight, name="pix2pix")
+    discriminator = build_discriminator(config.discriminator_filters, (height, width, channels_and_mask - 1))
+    model = model_class(generator, discriminator, config.adversarial_weight, name="pix2pix")
     model.compile(keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1),
                   keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1),
                   jit_compile=config.jit_compile)
@@ -311,7 +325,8 @@ def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None) -> Pi
 
 
 def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model: Pix2Pix | None = None,
-                  workdir=None, verbose="auto", callbacks=(), restart: bool = False, strategy=None):
+                  workdir=None, verbose="auto", callbacks=(), restart: bool = False, strategy=None,
+                  model_class=Pix2Pix, build_discriminator=build_patch_discriminator):
     """Train the cGAN restorer on ``clean_images`` damaged by ``config.degradation``; resumable.
 
     Introduced in notebook 08_gan_restoration; the one entry point the notebook, the tests, the
@@ -323,6 +338,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
     goes through ``resumable_fit`` (run folder keyed by the config and a fingerprint of the
     starting weights) and stops after ``config.max_seconds`` of training.
     Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
+    ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (when ``model`` is None).
     """
     from course_lib import training
 
@@ -337,7 +353,8 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
                 raise ValueError(f"init_from must be {MSE_UNET_NAME!r} or None, got {config.init_from!r}.")
             generator, _ = mse_unet()
         with training.distribution_scope(strategy):
-            model = build_pix2pix(training.build_config(config, strategy), generator)
+            model = build_pix2pix(training.build_config(config, strategy), generator, model_class=model_class,
+                                  build_discriminator=build_discriminator)
     if model.generator.input_shape[1:] != clean_images.shape[1:3] + (clean_images.shape[3] + 1,):
         raise ValueError(f"clean_images of shape {clean_images.shape[1:]} do not fit the generator's input "
                          f"{model.generator.input_shape[1:]} (image channels + mask).")
@@ -459,7 +476,8 @@ def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, refer
 
 def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, train_images, test_images,
                              test_labels, *, generator, evaluator=None, workdir=None, verbose=0,
-                             restart: bool = True) -> list[dict]:
+                             restart: bool = True, model_class=Pix2Pix,
+                             build_discriminator=build_patch_discriminator) -> list[dict]:
     """The perception-distortion trade-off, measured: one short fine-tune per lambda, then the benchmark.
 
     Introduced in notebook 08_gan_restoration. For each lambda in ``weights`` the cGAN starts
@@ -469,6 +487,7 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     ``psnr``, ``ssim``, ``recognition``, ``relative_recognition``, ``fid``, ``grey_share`` (of the
     hole's pixels, :func:`grey_share`) and ``training_seconds``.
     Each fine-tune starts afresh (``restart``), so every lambda trains from the same start for the same time.
+    ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (notebook 08 passes its own).
     """
     weights = [float(weight) for weight in weights]
     if not weights:
@@ -481,7 +500,8 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     for weight in weights:
         run = dataclasses.replace(config, adversarial_weight=weight)
         model, history = train_pix2pix(run, train_images, generator=generator, workdir=workdir, verbose=verbose,
-                                       restart=restart)
+                                       restart=restart, model_class=model_class,
+                                       build_discriminator=build_discriminator)
         restorer = pix2pix_restorer(model.generator, f"cGAN lambda={weight:g}")
         row = benchmark([restorer], test_images, test_labels, degradations=(config.degradation,),
                         evaluator=evaluator, verbose=False).rows[0]

@@ -124,6 +124,29 @@ def class_balance_ratio(predicted_labels: np.ndarray, num_classes: int) -> float
     return float("inf") if counts.min() == 0 else float(counts.max() / counts.min())
 
 
+# The two exercises that change a model's training code (notebooks 03 and 05) have classes as
+# references. Each holds only the methods the learner writes; the check mixes them into the
+# notebook's model (course_lib.gan.GAN, course_lib.vae.VAE), and their bodies import Keras only
+# when they run, so that importing the exercises never imports TensorFlow.
+
+class HingeGAN:
+    """The hinge loss for notebook 03's GAN (exercise 4): the two objectives its train_step descends.
+
+    L_D = E_x[max(0, 1 - l(x))] + E_z[max(0, 1 + l(G(z)))]      L_G = -E_z[l(G(z))]
+    """
+
+    def discriminator_objective(self, real_logits, fake_logits):
+        from keras import ops
+
+        # real logits above 1 and fake ones below -1; past the margin, no gradient
+        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+
+    def generator_objective(self, generated_logits):
+        from keras import ops
+
+        return -ops.mean(generated_logits)  # raise the discriminator's logit on the samples: no margin
+
+
 # ----------------------------------------------------------------- 06_degradations_and_classical_restoration
 
 def centre_hole_mask(image_size: int, hole_size: int) -> np.ndarray:
@@ -186,6 +209,36 @@ def gaussian_quantile_grid(num_per_side: int) -> np.ndarray:
 def active_units(posterior_means: np.ndarray, threshold: float = 0.01) -> int:
     """How many latent dimensions the encoder uses: Var over images of E_q[z_j] above threshold."""
     return int(np.sum(posterior_means.var(axis=0) > threshold))
+
+
+class KLWarmupVAE:
+    """VAE.compute_loss with a KL warm-up (notebook 05, exercise 4): beta_t = beta * min(1, epoch / E).
+
+    The epoch e = floor(iterations / steps_per_epoch) counts from 0, so the first epoch trains on
+    the reconstruction alone; E is ``warmup_epochs``. The ``kl`` tracker keeps the unweighted KL.
+    """
+
+    def __init__(self, encoder, decoder, *, warmup_epochs=5, steps_per_epoch=250, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        self.warmup_epochs = warmup_epochs
+        self.steps_per_epoch = steps_per_epoch
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        from keras import ops
+
+        from course_lib.vae import gaussian_kl
+
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        epoch = ops.floor_divide(self.optimizer.iterations, self.steps_per_epoch)    # 0, 1, 2, ...
+        beta = self.beta * ops.minimum(1.0, ops.cast(epoch, "float32") / self.warmup_epochs)
+        reconstruction = -self.log_likelihood(y_pred["targets"], y_pred["logits"])  # (batch,)
+        kl = gaussian_kl(y_pred["mean"], y_pred["log_var"])                        # (batch,)
+        loss = ops.mean(reconstruction + beta * kl)                                # nats per image
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(ops.mean(reconstruction))
+        self.kl_tracker.update_state(ops.mean(kl))
+        return loss
 
 
 # ----------------------------------------------------------------- 07_cnn_restoration

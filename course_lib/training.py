@@ -336,9 +336,7 @@ def has_shipped_weights(name: str) -> bool:
     is a damaged install, never a reason to train for minutes: a ``FileNotFoundError`` names the
     missing file and how to restore it. A damaged manifest is a ``ValueError`` (:func:`read_manifest`).
     """
-    if not data_dir().is_dir():  # a mistyped COURSE_DATA_DIR is not "nothing shipped": it would train
-        raise FileNotFoundError(f"The course's data folder {data_dir()} does not exist: point COURSE_DATA_DIR "
-                                "at the repository's data/ folder, or unset it.")
+    # data_dir() refuses a COURSE_DATA_DIR that names no folder: a mistyped one is not "nothing shipped"
     manifest_path = pretrained_dir() / f"{name}.json"
     weights_path = pretrained_dir() / f"{name}.weights.h5"
     if manifest_path.exists():

@@ -163,17 +163,15 @@ def build_decoder(latent_dim: int = 2, filters=(64, 32), hidden_units: int = 0, 
 
 # ------------------------------------------------------------------------------- the model
 
-class VAE(keras.Model):
-    """A VAE trained by plain ``fit(images)``: ``compute_loss`` returns the negative (beta-)ELBO.
+class VAEBase(keras.Model):
+    """The plumbing of :class:`VAE`: networks, likelihood, trackers and inference helpers.
 
-    ``call(images, training)`` encodes, samples ``z`` with the reparameterisation trick and
-    decodes; when training with the Bernoulli likelihood it first draws binary targets
-    ``x_bin ~ Bernoulli(images)`` (dynamic binarisation) and encodes those. It returns a dict:
-    ``targets``, ``mean``, ``log_var``, ``z``, ``logits``. Trackers (``keras.metrics.Mean``):
-    ``loss`` (-beta-ELBO), ``reconstruction`` (-E_q log p(x|z)) and ``kl``, all in nats per image.
-    A Gaussian likelihood's mean is ``sigmoid(decoder output)`` (pixels in [0, 1]), or the output
-    itself with ``gaussian_mean="linear"`` (the linear-Gaussian model of notebook 04).
-    Introduced in notebook 05_vae_mnist.
+    Trackers (``keras.metrics.Mean``): ``loss`` (-beta-ELBO), ``reconstruction``
+    (-E_q log p(x|z)) and ``kl``, all in nats per image. A Gaussian likelihood's mean is
+    ``sigmoid(decoder output)`` (pixels in [0, 1]), or the output itself with
+    ``gaussian_mean="linear"`` (the linear-Gaussian model of notebook 04). A subclass sets
+    ``sampling_class`` (the layer that draws z) and defines ``call`` and ``compute_loss``
+    (notebook 05_vae_mnist shows :class:`VAE`'s in a cell). Introduced in notebook 05_vae_mnist.
     """
 
     def __init__(self, encoder, decoder, *, likelihood: str = "bernoulli", beta: float = 1.0,
@@ -192,7 +190,10 @@ class VAE(keras.Model):
         self.beta = float(beta)
         self.observation_std = float(observation_std)
         self.gaussian_mean = gaussian_mean
-        self.sampling = Sampling(seed, name="sampling")
+        if not hasattr(self, "sampling_class"):
+            raise TypeError(f"{type(self).__name__} must set sampling_class, the layer that draws z "
+                            f"(course_lib.vae.VAE sets Sampling); VAEBase itself is only the plumbing.")
+        self.sampling = self.sampling_class(seed, name="sampling")
         self.binarize_seed_generator = keras.random.SeedGenerator(seed + 1)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -217,27 +218,6 @@ class VAE(keras.Model):
     def output_mean(self, logits):
         """E[x|z] from the decoder's output: sigmoid(logits), or the output itself for a linear Gaussian mean."""
         return logits if self.likelihood == "gaussian" and self.gaussian_mean == "linear" else ops.sigmoid(logits)
-
-    def call(self, images, training=False):
-        targets = images
-        if training and self.likelihood == "bernoulli":  # dynamic binarisation: a fresh draw each step
-            uniform = keras.random.uniform(ops.shape(images), seed=self.binarize_seed_generator)
-            targets = ops.cast(uniform < images, images.dtype)
-        mean, log_var = self.encoder(targets, training=training)
-        z = self.sampling([mean, log_var])
-        logits = self.decoder(z, training=training)
-        return {"targets": targets, "mean": mean, "log_var": log_var, "z": z, "logits": logits}
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        if y_pred is None:
-            y_pred = self(x, training=training)
-        reconstruction = -self.log_likelihood(y_pred["targets"], y_pred["logits"])  # (batch,) -E_q log p(x|z), 1 sample
-        kl = gaussian_kl(y_pred["mean"], y_pred["log_var"])                        # (batch,) closed form
-        loss = ops.mean(reconstruction + self.beta * kl)                           # -(beta-)ELBO, nats per image
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(ops.mean(reconstruction))
-        self.kl_tracker.update_state(ops.mean(kl))
-        return loss
 
     # ------------------------------------------------------------------ inference helpers
 
@@ -285,6 +265,40 @@ class VAE(keras.Model):
         if tuple(images.shape[1:]) != expected:
             raise ValueError(f"images must have shape (batch, {', '.join(map(str, expected))}), got {images.shape}.")
         return images
+
+
+class VAE(VAEBase):
+    """A VAE trained by plain ``fit(images)``: ``compute_loss`` returns the negative (beta-)ELBO.
+
+    ``call(images, training)`` encodes, samples ``z`` with the reparameterisation trick and
+    decodes; when training with the Bernoulli likelihood it first draws binary targets
+    ``x_bin ~ Bernoulli(images)`` (dynamic binarisation) and encodes those. It returns a dict:
+    ``targets``, ``mean``, ``log_var``, ``z``, ``logits``. ``VAEBase`` holds the rest (trackers,
+    likelihoods, ``encode``, ``decode``, ``generate``). Introduced in notebook 05_vae_mnist.
+    """
+
+    sampling_class = Sampling  # the layer that draws z = mean + exp(log_var / 2) * eps
+
+    def call(self, images, training=False):
+        targets = images
+        if training and self.likelihood == "bernoulli":  # dynamic binarisation: a fresh draw each step
+            uniform = keras.random.uniform(ops.shape(images), seed=self.binarize_seed_generator)
+            targets = ops.cast(uniform < images, images.dtype)
+        mean, log_var = self.encoder(targets, training=training)
+        z = self.sampling([mean, log_var])
+        logits = self.decoder(z, training=training)
+        return {"targets": targets, "mean": mean, "log_var": log_var, "z": z, "logits": logits}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        reconstruction = -self.log_likelihood(y_pred["targets"], y_pred["logits"])  # (batch,) -E_q log p(x|z), 1 sample
+        kl = gaussian_kl(y_pred["mean"], y_pred["log_var"])                        # (batch,) closed form
+        loss = ops.mean(reconstruction + self.beta * kl)                           # -(beta-)ELBO, nats per image
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(ops.mean(reconstruction))
+        self.kl_tracker.update_state(ops.mean(kl))
+        return loss
 
 
 # ------------------------------------------------------------------------------- evaluation
@@ -431,17 +445,21 @@ class VAEConfig:
             raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds}.")
 
 
-def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128) -> VAE:
+def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128, *, model_class=VAE) -> VAE:
     """A compiled, built VAE for ``config`` (the same call in notebook, tests and benchmark).
 
     ``steps_per_epoch`` sets the length of the cosine learning-rate schedule when
-    ``config.final_learning_rate`` is given. Introduced in notebook 05_vae_mnist.
+    ``config.final_learning_rate`` is given. Notebook 05 passes as ``model_class`` the ``VAE``
+    it defines in a cell, so that the code on the page is the code that trains.
+    Introduced in notebook 05_vae_mnist.
     """
+    if not (isinstance(model_class, type) and issubclass(model_class, VAEBase)):
+        raise TypeError(f"model_class must be a subclass of course_lib.vae.VAEBase, got {model_class!r}.")
     keras.utils.set_random_seed(config.seed)
-    vae = VAE(build_encoder(config.latent_dim, config.encoder_filters, config.encoder_hidden_units),
-              build_decoder(config.latent_dim, config.decoder_filters, config.decoder_hidden_units),
-              likelihood=config.likelihood, beta=config.beta, observation_std=config.observation_std,
-              seed=config.seed)
+    vae = model_class(build_encoder(config.latent_dim, config.encoder_filters, config.encoder_hidden_units),
+                      build_decoder(config.latent_dim, config.decoder_filters, config.decoder_hidden_units),
+                      likelihood=config.likelihood, beta=config.beta, observation_std=config.observation_std,
+                      seed=config.seed)
     learning_rate = config.learning_rate
     if config.final_learning_rate is not None:
         learning_rate = keras.optimizers.schedules.CosineDecay(

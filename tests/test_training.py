@@ -487,6 +487,6 @@ def test_training_entry_points_take_a_strategy_and_build_their_model_under_it():
 def test_a_data_folder_that_does_not_exist_is_named_before_any_training(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
     trained = []
-    with pytest.raises(FileNotFoundError, match=r"nowhere does not exist.*COURSE_DATA_DIR"):
+    with pytest.raises(FileNotFoundError, match=r"COURSE_DATA_DIR is set to .*nowhere.*not a folder"):
         training.load_or_train("evaluator", tiny_model, trained.append)
     assert trained == []
