@@ -421,6 +421,9 @@ def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Rest
     as :class:`Restorer` objects for :func:`benchmark`. Introduced in notebook 07_cnn_restoration."""
     from course_lib import training
 
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of shipped restorer names, got the string {names!r}; "
+                        f"pass [{names!r}], or shipped_restorer({names!r}) for one.")
     if names is None:
         names = [name for name in SHIPPED_RESTORERS if training.has_shipped_weights(name)]
     return [shipped_restorer(name, **kwargs) for name in names]
