@@ -52,6 +52,9 @@ class BenchmarkResult:
 
     def best(self, degradation: str, key: str = "psnr") -> BenchmarkRow:
         rows = [row for row in self.rows if row.degradation == degradation and row.restorer != "damaged input"]
+        scores = ("psnr", "ssim", "recognition", "relative_recognition")
+        if key not in scores:
+            raise ValueError(f"key must be a score where higher is better, one of {', '.join(scores)}; got {key!r}.")
         if not rows:
             raise ValueError(f"No restorer rows for {degradation!r}.")
         return max(rows, key=lambda row: getattr(row, key))
@@ -85,9 +88,22 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     labels = np.asarray(labels)
     if labels.shape != (len(clean_images),):
         raise ValueError(f"labels must have shape ({len(clean_images)},), got {labels.shape}.")
-    restorers = list(restorers)
-    if not restorers or not all(isinstance(restorer, Restorer) for restorer in restorers):
-        raise ValueError("restorers must be a non-empty list of Restorer objects.")
+    if isinstance(restorers, Restorer):
+        raise TypeError(f"restorers must be a list of Restorer objects, got the single restorer "
+                        f"{restorers.name!r}; pass [restorer].")
+    try:
+        restorers = list(restorers)
+    except TypeError:
+        raise TypeError(f"restorers must be a list of Restorer objects, got {type(restorers).__name__}.") from None
+    if not restorers:
+        raise ValueError("restorers must be a non-empty list of Restorer objects, got an empty list.")
+    others = [type(restorer).__name__ for restorer in restorers if not isinstance(restorer, Restorer)]
+    if others:
+        raise TypeError(f"restorers must be a list of Restorer objects, got {', '.join(others)} among them; "
+                        f"wrap a function with Restorer(name, function, handles).")
+    if isinstance(degradations, (str, deg.Degradation)):
+        raise TypeError(f"degradations must be a list of degradation names, got {degradations!r}; "
+                        f"pass [{degradations!r}].")
     degradations = [deg.get_degradation(name) for name in degradations]
     if slow_num_images is not None:
         slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))

@@ -134,6 +134,8 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
 
 def dilation_rates(num_layers: int) -> list[int]:
     """Dilation rates rising from 2 and falling back to 2: 6 layers -> [2, 3, 4, 4, 3, 2]."""
+    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
+        raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}.")
     rising = [2 + index for index in range((num_layers + 1) // 2)]
     return rising + rising[: num_layers // 2][::-1]
 
@@ -230,12 +232,22 @@ def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig
 def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
     """What a learned restorer reads: the damaged images (DnCNN), or images and mask stacked on the
     channel axis (U-Net; mask of ones when no pixel is missing). Low-resolution images are
-    enlarged first by bicubic interpolation (a U-Net restores at the original size).
+    enlarged first by bicubic interpolation (a U-Net restores at the original size). A degradation
+    that removes pixels needs its mask: a U-Net given a mask of ones would trust the zeros in the
+    hole and, pasting the known pixels, return the input unchanged.
 
     Introduced in notebook 07_cnn_restoration."""
+    if architecture not in ("dncnn", "unet"):
+        raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
+    if not isinstance(damaged, Damaged):
+        raise ValueError(f"damaged must be a Damaged batch (from Degradation.apply), got {type(damaged).__name__}.")
+    degradation = deg.get_degradation(damaged.degradation)
+    if degradation.has_mask and damaged.mask is None:
+        raise ValueError(f"{degradation.name!r} removes pixels, so the U-Net needs the mask (N, H, W, 1) "
+                         f"with 1 = known pixel; got a Damaged batch with mask=None.")
     images = damaged.images
-    if damaged.degradation.kind == "down":
-        images = deg.upsample(images, int(damaged.degradation.level), "bicubic")
+    if degradation.kind == "down":
+        images = deg.upsample(images, int(degradation.level), "bicubic")
     if architecture == "dncnn":
         return images
     mask = damaged.mask if damaged.mask is not None else np.ones(images.shape[:3] + (1,), np.float32)
@@ -302,18 +314,23 @@ def learned_restorer(model, architecture: str, handles: Sequence[str], name: str
                      batch_size: int = 500) -> Restorer:
     """Wrap a trained model as a :class:`Restorer` for :func:`benchmark`.
 
-    Introduced in notebook 07_cnn_restoration."""
+    Introduced in notebook 07_cnn_restoration. ``handles`` is a tuple of degradation kinds or
+    names, such as ``("hole_12",)``. The DnCNN's ``y - r(y)`` and a residual U-Net's
+    ``y + c(y, m)`` are not bounded, so the outputs are clipped to [0, 1]; a NaN stays NaN,
+    and the :class:`Restorer` refuses it."""
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
+    if not callable(model):
+        raise TypeError(f"model must be a Keras model (callable on a batch), got {type(model).__name__}.")
     batch_size = positive_int(batch_size, "batch_size")
 
     def restore(damaged: Damaged) -> np.ndarray:
         inputs = model_inputs(damaged, architecture)
         outputs = [np.asarray(model(inputs[start:start + batch_size], training=False))
                    for start in range(0, len(inputs), batch_size)]
-        return np.concatenate(outputs)
+        return np.clip(np.concatenate(outputs), 0.0, 1.0)
 
-    return Restorer(name or ("DnCNN" if architecture == "dncnn" else "U-Net"), restore, tuple(handles),
+    return Restorer(name or ("DnCNN" if architecture == "dncnn" else "U-Net"), restore, handles,
                     f"learned {architecture} restorer")
 
 
@@ -407,6 +424,9 @@ def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Rest
     as :class:`Restorer` objects for :func:`benchmark`. Introduced in notebook 07_cnn_restoration."""
     from course_lib import training
 
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of shipped restorer names, got the string {names!r}; "
+                        f"pass [{names!r}], or shipped_restorer({names!r}) for one.")
     if names is None:
         names = [name for name in SHIPPED_RESTORERS if training.has_shipped_weights(name)]
     return [shipped_restorer(name, **kwargs) for name in names]

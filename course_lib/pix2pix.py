@@ -479,7 +479,7 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
 def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, reference_images=None, seed: int = 0):
     """Benchmark rows of ``restorers`` on ``hole_12`` (PSNR, SSIM, recognition, FID): a :class:`BenchmarkResult`."""
     return benchmark(restorers, clean_images, labels, degradations=HANDLES, evaluator=evaluator,
-                         reference_images=reference_images, seed=seed, verbose=False)
+                     reference_images=reference_images, seed=seed, verbose=False)
 
 
 def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, train_images, test_images,
@@ -512,7 +512,7 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
                                        build_discriminator=build_discriminator)
         restorer = pix2pix_restorer(model.generator, f"cGAN lambda={weight:g}")
         row = benchmark([restorer], test_images, test_labels, degradations=(config.degradation,),
-                            evaluator=evaluator, verbose=False).rows[0]
+                        evaluator=evaluator, verbose=False).rows[0]
         damaged = deg.get_degradation(config.degradation).apply(test_images, seed=0)
         results.append({"adversarial_weight": weight, "psnr": row.psnr, "ssim": row.ssim,
                         "recognition": row.recognition, "relative_recognition": row.relative_recognition,

@@ -25,7 +25,7 @@ import scipy.ndimage
 import scipy.stats
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, non_negative_number, positive_int
+from course_lib._checks import as_image_batch, boolean, non_negative_number, positive_int, positive_number
 from course_lib.degradations import Damaged, Degradation
 from course_lib.restorer import Restorer, per_channel
 
@@ -69,6 +69,17 @@ NON_LOCAL_MEANS_PATCH = {"patch_size": 5, "patch_distance": 6}
 CLIPPED_STD_AT_ZERO = math.sqrt(0.5 - 1.0 / (2.0 * math.pi))
 
 
+def _finite_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array if every entry is a finite number, else a ``ValueError``."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, got {type(values).__name__}.") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return array
+
+
 def _tuned(method: str, degradation: Degradation):
     """The tuned parameter of ``method`` for ``degradation`` (nearest tuned noise level)."""
     table = TUNED_PARAMETERS[method]
@@ -97,7 +108,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = _finite_array(values, "values")
     sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return values
@@ -117,7 +128,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     (estimates below ``clipped_mean(0)`` map to 0, above ``clipped_mean(1)`` to 1), the
     correction of Foi (2009) for clipped noisy images.
     """
-    estimates = np.asarray(estimates, dtype=np.float64)
+    estimates = _finite_array(estimates, "estimates")
     sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return estimates.astype(np.float32)
@@ -144,8 +155,12 @@ def damaged_input() -> Restorer:
 
 
 def _fill_scattered(image: np.ndarray, known: np.ndarray, method: str) -> np.ndarray:
-    """Interpolate the unknown pixels of a 2-D image from the known ones (scipy griddata)."""
+    """Interpolate the unknown pixels of a 2-D image from the known ones (scipy griddata).
+
+    Known pixels that span no triangle (fewer than three, or all on one line) leave only the
+    nearest known value to copy."""
     import scipy.interpolate
+    import scipy.spatial
 
     rows, columns = np.nonzero(known)
     missing_rows, missing_columns = np.nonzero(~known)
@@ -154,7 +169,10 @@ def _fill_scattered(image: np.ndarray, known: np.ndarray, method: str) -> np.nda
         return filled
     points = np.stack([rows, columns], axis=1)
     targets = np.stack([missing_rows, missing_columns], axis=1)
-    values = scipy.interpolate.griddata(points, image[known], targets, method=method)
+    try:
+        values = scipy.interpolate.griddata(points, image[known], targets, method=method)
+    except (scipy.spatial.QhullError, ValueError):  # no triangulation of the known pixels
+        values = scipy.interpolate.griddata(points, image[known], targets, method="nearest")
     outside = np.isnan(values)  # outside the convex hull of the known pixels: nearest value
     if np.any(outside):
         values[outside] = scipy.interpolate.griddata(points, image[known], targets[outside],
@@ -173,9 +191,18 @@ def interpolation(method: str = "bicubic") -> Restorer:
     Introduced in notebook 06_degradations_and_classical_restoration. On low-resolution
     images (``down``) it enlarges with spline order 0, 1 or 3 (:func:`~course_lib.degradations.upsample`).
     On images with missing pixels (``missing``) it interpolates the scattered known pixels with
-    ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation).
+    ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation);
+    cubic (Clough-Tocher) interpolation overshoots near strokes, so the result is clipped to [0, 1].
+
+    Run time: interpolating 4 digits with 50% missing pixels takes about 0.05 s, but on a
+    machine whose two cores were busy with other work, identical calls took 0.2 to 1.7 s and
+    other masks up to 7 s (23 s has been seen). The data are not degenerate (the same call
+    varies as much as different masks do): the time goes to SciPy's first point location on each
+    new triangulation, which computes the triangles' barycentric transforms with many tiny LAPACK
+    calls, and to OpenBLAS handing each of them to its threads. With ``OPENBLAS_NUM_THREADS=1``
+    set before NumPy is first imported, the same calls took 0.04 to 0.09 s.
     """
-    if method not in INTERPOLATION_METHODS:
+    if not isinstance(method, str) or method not in INTERPOLATION_METHODS:
         raise ValueError(f"Unknown interpolation method {method!r}; expected one of "
                          f"{', '.join(map(repr, INTERPOLATION_METHODS))}.")
     upsampling, scattered = INTERPOLATION_METHODS[method]
@@ -189,7 +216,7 @@ def interpolation(method: str = "bicubic") -> Restorer:
             for channel in range(damaged.images.shape[-1]):
                 restored[index, ..., channel] = _fill_scattered(
                     damaged.images[index, ..., channel], known[index], scattered)
-        return restored
+        return np.clip(restored, 0.0, 1.0)  # cubic interpolation overshoots
 
     return Restorer(f"{method} interpolation", restore, ("down", "missing"),
                     f"{upsampling} upsampling / {scattered} scattered-data interpolation")
@@ -230,7 +257,7 @@ def biharmonic() -> Restorer:
             to_fill = damaged.mask[index, ..., 0] < 0.5                       # True = missing
             restored[index] = inpaint_biharmonic(damaged.images[index].astype(np.float64), to_fill,
                                                  channel_axis=-1)
-        return restored
+        return np.clip(restored, 0.0, 1.0)  # the smoothest surface may overshoot the known pixels
 
     return Restorer("biharmonic inpainting", restore, ("missing", "hole", "strokes"),
                     "smoothest surface through the known pixels")
@@ -262,12 +289,14 @@ def _denoiser(name: str, key: str, denoise_2d, parameter, correct_clipping: bool
               slow: bool = False) -> Restorer:
     """A noise restorer from a 2-D ``denoise_2d(image, parameter, sigma)``, with optional
     clipping correction (:func:`unclip`)."""
+    correct_clipping = boolean(correct_clipping, "correct_clipping")
 
     def restore(damaged: Damaged) -> np.ndarray:
         sigma = _noise_sigma(damaged.degradation)
         value = parameter if parameter is not None else _tuned(key, damaged.degradation)
         restored = per_channel(damaged.images, lambda image: denoise_2d(image, value, sigma))
-        return unclip(restored, sigma) if correct_clipping else restored
+        restored = unclip(restored, sigma) if correct_clipping else restored
+        return np.clip(restored, 0.0, 1.0)  # wavelet and BM3D estimates may overshoot
 
     suffix = "" if correct_clipping else " (no clipping correction)"
     return Restorer(name + suffix, restore, ("noise",), description, slow)
@@ -283,6 +312,8 @@ def total_variation(weight: float | None = None, correct_clipping: bool = True) 
     """
     from skimage.restoration import denoise_tv_chambolle
 
+    if weight is not None:
+        weight = positive_number(weight, "weight")
     return _denoiser("total variation", "total_variation",
                      lambda image, value, sigma: denoise_tv_chambolle(image, weight=value),
                      weight, correct_clipping, "Chambolle total-variation denoising")
@@ -301,6 +332,9 @@ def non_local_means(h_scale: float | None = None, correct_clipping: bool = True)
     """
     from skimage.restoration import denoise_nl_means
 
+    if h_scale is not None:
+        h_scale = positive_number(h_scale, "h_scale")
+
     def denoise(image, value, sigma):
         return denoise_nl_means(image, h=value * sigma, sigma=CLIPPED_STD_AT_ZERO * sigma,
                                 fast_mode=True, **NON_LOCAL_MEANS_PATCH)
@@ -317,6 +351,9 @@ def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> 
     coefficients removes noise. The threshold uses ``sigma_scale`` x the noise sigma (tuned).
     """
     from skimage.restoration import denoise_wavelet
+
+    if sigma_scale is not None:
+        sigma_scale = positive_number(sigma_scale, "sigma_scale")
 
     def denoise(image, value, sigma):
         return denoise_wavelet(image, sigma=value * sigma, wavelet="db1", mode="soft",
@@ -335,6 +372,9 @@ def bm3d_denoiser(sigma_scale: float | None = None, correct_clipping: bool = Tru
     ``None``). About 0.4 s per 28x28 digit on one CPU core: marked ``slow``.
     """
     import bm3d
+
+    if sigma_scale is not None:
+        sigma_scale = positive_number(sigma_scale, "sigma_scale")
 
     def denoise(image, value, sigma):
         # the tuned table stores sigma_psd itself; an explicit sigma_scale multiplies the sigma
@@ -355,7 +395,7 @@ def _deconvolve(damaged: Damaged, deconvolve_2d) -> np.ndarray:
         padded = np.pad(image, pad, mode="reflect")
         return deconvolve_2d(padded, psf)[pad:-pad, pad:-pad]
 
-    return per_channel(damaged.images, one)
+    return np.clip(per_channel(damaged.images, one), 0.0, 1.0)  # the inverse filter rings
 
 
 def wiener(balance: float | None = None) -> Restorer:
@@ -366,6 +406,9 @@ def wiener(balance: float | None = None) -> Restorer:
     larger balance, smoother result; too small, ringing.
     """
     from skimage.restoration import wiener as skimage_wiener
+
+    if balance is not None:
+        balance = positive_number(balance, "balance")
 
     def restore(damaged: Damaged) -> np.ndarray:
         value = balance if balance is not None else _tuned("wiener", damaged.degradation)
@@ -447,6 +490,9 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
     0.5), deconvolution on the benchmark blur. The BM3D, wavelet and non-local-means grids are
     multiples of the noise sigma; the result stores BM3D's ``sigma_psd`` and the other multiples.
     """
+    for value, name in ((methods, "methods"), (noise_levels, "noise_levels")):
+        if isinstance(value, str):
+            raise TypeError(f"{name} must be a list of names, got the string {value!r}; pass [{value!r}].")
     methods = list(TUNING_FACTORIES) if methods is None else list(methods)
     unknown = [method for method in methods if method not in TUNING_FACTORIES]
     if unknown:

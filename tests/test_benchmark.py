@@ -63,5 +63,23 @@ def test_the_benchmark_rejects_bad_input(digits):
     images, labels = digits
     with pytest.raises(ValueError, match="labels must have shape"):
         benchmark([restoration.damaged_input()], images, labels[:3], evaluator=FakeEvaluator())
-    with pytest.raises(ValueError, match="Restorer objects"):
+    with pytest.raises(TypeError, match="Restorer objects, got function among them"):
         benchmark([lambda damaged: damaged.images], images, labels, evaluator=FakeEvaluator())
+    with pytest.raises(ValueError, match="non-empty"):
+        benchmark([], images, labels, evaluator=FakeEvaluator())
+
+
+def test_the_benchmark_says_to_wrap_a_single_restorer_in_a_list(digits):
+    images, labels = digits
+    with pytest.raises(TypeError, match=r"got the single restorer 'Wiener deconvolution'; pass \[restorer\]"):
+        benchmark(restoration.wiener(), images, labels, evaluator=FakeEvaluator())
+
+
+def test_the_benchmark_refuses_a_single_degradation_name_and_an_unknown_score(digits):
+    images, labels = digits
+    with pytest.raises(TypeError, match=r"degradations must be a list of degradation names, got 'blur'; pass \['blur'\]"):
+        benchmark([restoration.wiener()], images, labels, degradations="blur", evaluator=FakeEvaluator())
+    result = benchmark([restoration.damaged_input(), restoration.wiener()], images, labels, degradations=["blur"],
+                       evaluator=FakeEvaluator(), verbose=False)
+    with pytest.raises(ValueError, match="key must be a score where higher is better"):
+        result.best("blur", key="fid")   # lower is better: max() would pick the worst

@@ -195,6 +195,18 @@ def test_dilated_dncnn_sees_the_whole_digit_at_the_same_cost():
     assert dilated_change[14, 14] > 0 and dilated_change[21:, :].max() == 0           # 41 x 41: radius 20
 
 
+def test_shipped_restorers_refuses_one_name_given_as_a_string():
+    # iterating "unet_blur" would ask for the shipped restorers 'u', 'n', ...
+    with pytest.raises(TypeError, match=r"pass \['unet_blur'\], or shipped_restorer\('unet_blur'\)"):
+        learned.shipped_restorers("unet_blur")
+
+
+def test_dilation_rates_refuse_a_negative_number_of_layers():
+    assert learned.dilation_rates(0) == []
+    with pytest.raises(ValueError, match="num_layers must be a non-negative integer, got -3"):
+        learned.dilation_rates(-3)
+
+
 def test_residual_unet_adds_a_correction_to_the_damaged_image():
     model = learned.build_unet(filters=8, levels=2, residual=True)
     correction = model.get_layer("predicted_correction")

@@ -104,6 +104,71 @@ def test_deconvolution_sharpens_blurred_digits(factory, digits):
     assert metrics.psnr(factory()(damaged), images) > metrics.psnr(damaged.images, images) + 2.0
 
 
+@pytest.mark.parametrize("factory, arguments, error, message", [
+    (rst.total_variation, {"weight": -0.1}, ValueError, "weight must be a positive number, got -0.1"),
+    (rst.total_variation, {"weight": 0}, ValueError, "weight must be a positive number"),
+    (rst.non_local_means, {"h_scale": -0.5}, ValueError, "h_scale must be a positive number"),
+    (rst.non_local_means, {"h_scale": float("inf")}, ValueError, "h_scale must be a positive number"),
+    (rst.wavelet, {"sigma_scale": float("nan")}, ValueError, "sigma_scale must be a positive number"),
+    (rst.bm3d_denoiser, {"sigma_scale": -1.0}, ValueError, "sigma_scale must be a positive number"),
+    (rst.wiener, {"balance": -1e-3}, ValueError, "balance must be a positive number"),
+    (rst.wiener, {"balance": "large"}, ValueError, "balance must be a positive number"),
+    (rst.median, {"size": 0}, ValueError, "size must be a positive integer"),
+    (rst.median, {"size": 2.5}, ValueError, "size must be a positive integer"),
+    (rst.richardson_lucy, {"num_iter": -5}, ValueError, "num_iter must be a positive integer"),
+    (rst.total_variation, {"correct_clipping": "no"}, ValueError, "correct_clipping must be True or False"),
+    (rst.interpolation, {"method": "lanczos"}, ValueError, "Unknown interpolation method 'lanczos'"),
+    (rst.interpolation, {"method": ["bicubic"]}, ValueError, "Unknown interpolation method"),
+])
+def test_bad_hyper_parameters_are_refused_when_the_restorer_is_built(factory, arguments, error, message):
+    with pytest.raises(error, match=message):
+        factory(**arguments)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "bicubic"])
+def test_scattered_interpolation_from_too_few_known_pixels_copies_the_nearest_one(method):
+    images = ramp(1)
+    mask = np.zeros_like(images)
+    mask[0, 3, 4, 0] = mask[0, 20, 25, 0] = 1.0                       # two known pixels: no triangle
+    damaged = deg.Damaged(images * mask, mask, deg.get_degradation("missing_50"))
+    restored = rst.interpolation(method)(damaged)
+    nearest = rst.interpolation("nearest")(damaged)
+    np.testing.assert_array_equal(restored, nearest)
+    assert set(np.unique(restored)) == {images[0, 3, 4, 0], images[0, 20, 25, 0]}
+
+
+def test_restorers_that_overshoot_clip_their_own_output(digits):
+    images, _ = digits
+    missing = deg.get_degradation("missing_50").apply(images, seed=0)
+    blurred = deg.get_degradation("blur").apply(images, seed=0)
+    for restorer, damaged in ((rst.interpolation("bicubic"), missing), (rst.wiener(), blurred)):
+        raw = np.asarray(restorer.function(damaged))
+        assert raw.min() >= 0.0 and raw.max() <= 1.0, restorer.name
+    # the unclipped inverse filter rings far below 0: the clip is what keeps it in range
+    import skimage.restoration
+    psf = deg.gaussian_psf(deg.get_degradation("blur").level)
+    ringing = skimage.restoration.wiener(np.pad(blurred.images[0, ..., 0].astype(np.float64), psf.shape[0],
+                                                mode="reflect"), psf, balance=rst.TUNED_PARAMETERS["wiener"]["blur"])
+    assert ringing.min() < -0.05
+
+
+def test_the_clipping_correction_refuses_nan_instead_of_returning_it():
+    with pytest.raises(ValueError, match="values contains NaN"):
+        rst.clipped_mean([0.2, np.nan], 0.3)
+    with pytest.raises(ValueError, match="estimates contains NaN or infinite"):
+        rst.unclip([0.2, np.inf], 0.3)
+    with pytest.raises(ValueError, match="estimates must be numbers"):
+        rst.unclip(["dark"], 0.3)
+
+
+def test_the_tuner_refuses_a_string_where_it_expects_a_list(digits):
+    dataset = TrainOnlyDataset(digits[0])
+    with pytest.raises(TypeError, match=r"methods must be a list of names.*pass \['median'\]"):
+        rst.tune_classical(dataset, "median")
+    with pytest.raises(TypeError, match="noise_levels must be a list of names"):
+        rst.tune_classical(dataset, ["median"], noise_levels="noise_0.1")
+
+
 def test_untuned_noise_levels_use_the_nearest_tuned_parameter():
     tuned = rst.TUNED_PARAMETERS["total_variation"]
     assert rst._tuned("total_variation", deg.get_degradation("noise_0.35")) == tuned["noise_0.3"]
