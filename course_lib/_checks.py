@@ -71,6 +71,8 @@ def as_image_batch(images, name: str = "images", *, channels: int | None = None,
         if lowest < low - tolerance or highest > high + tolerance:
             raise ValueError(f"{name} must lie in [{low}, {high}], got values in "
                              f"[{lowest:.4g}, {highest:.4g}].")
+        if lowest < low or highest > high:  # round-off within the tolerance: snap it into the range
+            array = np.clip(array, low, high)
     return array
 
 
