@@ -30,6 +30,10 @@ __all__ = ["BenchmarkRow", "BenchmarkResult", "benchmark", "format_table", "TABL
 
 
 class BenchmarkRow(typing.NamedTuple):
+    """One restorer's scores on one degradation: PSNR, SSIM, recognition, FID and time per image.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
     degradation: str
     restorer: str
     num_images: int
@@ -43,7 +47,10 @@ class BenchmarkRow(typing.NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkResult:
-    """The rows of :func:`benchmark` with the references to read them against."""
+    """The rows of :func:`benchmark` with the references to read them against.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
 
     rows: tuple[BenchmarkRow, ...]
     clean_accuracy: dict      # num_images -> evaluator accuracy on the clean held-out digits
@@ -72,7 +79,7 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
               verbose: bool = True) -> BenchmarkResult:
     """Score every restorer on every degradation it handles, on the same damaged images.
 
-    Introduced in notebook 06_degradations_and_classical_restoration; notebooks 07-08 add
+    Notebooks 07-08 add
     their learned restorers to the same call. ``clean_images`` (N, 28, 28, 1) and ``labels``
     (N,) are the held-out digits (the course uses all 2,000). Each degradation damages them
     once with ``seed``; each restorer that handles it restores them, timed. Per row: PSNR and
@@ -81,6 +88,8 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     evaluator features, and seconds per image. Restorers marked ``slow`` run on the first
     ``slow_num_images`` digits only when that is given (their rows say how many). The FID floor
     is the FID of as many ``reference_images`` (training digits) against the clean held-out digits.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from course_lib import metrics
 
@@ -165,7 +174,8 @@ def _format_row(row: BenchmarkRow) -> str:
 def format_table(result: BenchmarkResult) -> str:
     """The benchmark as a fixed-width text table with its references underneath.
 
-    Introduced in notebook 06_degradations_and_classical_restoration."""
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
     lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
     previous = None
     for row in result.rows:

@@ -34,8 +34,11 @@ BATCH_SIZE = 32
 def challenge_config(filters: int = 16, epochs: int = 10, *, degradation: str = "hole_12", seed: int = 0):
     """The inpainting U-Net the experiments train: notebook 07's, narrower, constant learning rate.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. Returns a
-    :class:`~course_lib.learned_restoration.LearnedRestorerConfig`."""
+    Returns a
+    :class:`~course_lib.learned_restoration.LearnedRestorerConfig`.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     from course_lib import degradations as deg
     from course_lib import learned_restoration as learned
 
@@ -48,8 +51,10 @@ def challenge_config(filters: int = 16, epochs: int = 10, *, degradation: str = 
 def epochs_for_updates(num_images: int, updates: int, batch_size: int = BATCH_SIZE) -> int:
     """Epochs that give about ``updates`` optimizer steps on ``num_images`` (at least one epoch).
 
-    Introduced in notebook 10_choosing_methods_and_challenges. An epoch is
+    An epoch is
     ``num_images // batch_size`` steps (the last partial batch is dropped, as in ``resumable_fit``).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     num_images = positive_int(num_images, "num_images")
     updates = positive_int(updates, "updates")
@@ -63,11 +68,13 @@ def train_for_updates(train_images, updates: int, *, filters: int = 16, degradat
                       validation_images=None, seed: int = 0, workdir=None, verbose=0):
     """Train the challenge U-Net on ``train_images`` for about ``updates`` steps; resumable.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. With ``validation_images`` the
+    With ``validation_images`` the
     history holds ``val_loss`` (their MSE, damaged with seed 999) after every epoch beside the
     training ``loss``. Returns ``(model, history, config)``; ``history.updates`` is the number of
     steps taken. Runs resume by configuration and *number* of images, not by the images
     themselves: give a run on other images of the same count (augmented copies) its own ``workdir``.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import learned_restoration as learned
 
@@ -82,7 +89,10 @@ def train_for_updates(train_images, updates: int, *, filters: int = 16, degradat
 
 def restored_psnr(model, config, clean_images, *, seed: int = 0) -> float:
     """Mean PSNR (dB, data range 1) of ``model``'s restorations of ``clean_images`` damaged by
-    ``config.degradation`` with ``seed`` (the benchmark's seed 0 by default). Introduced in notebook 10."""
+    ``config.degradation`` with ``seed`` (the benchmark's seed 0 by default).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     from course_lib import degradations as deg
     from course_lib import metrics
     from course_lib import learned_restoration as learned
@@ -94,6 +104,10 @@ def restored_psnr(model, config, clean_images, *, seed: int = 0) -> float:
 
 
 class SizePoint(typing.NamedTuple):
+    """One point of the data-size curve: the training-set size, its epochs and updates, and the PSNR reached.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     num_images: int
     epochs: int
     updates: int
@@ -107,8 +121,10 @@ def size_curve(train_images, test_images, sizes: Sequence[int], *, updates: int,
     """Held-out PSNR of the challenge U-Net trained on the first ``n`` training digits, for each
     ``n`` in ``sizes``, every run given about the same number of ``updates`` (fixed compute).
 
-    Introduced in notebook 10_choosing_methods_and_challenges. A size larger than the training
+    A size larger than the training
     split, or smaller than one batch, raises a ``ValueError``: the curve never invents data.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     train_images = as_image_batch(train_images, "train_images", channels=1)
     sizes = sorted({positive_int(size, "size") for size in sizes})
@@ -136,8 +152,9 @@ def shifted_copies(images, copies: int, max_shift: int = 2, *, seed: int = 0) ->
     """``copies`` versions of every image, each moved by a random whole-pixel shift in
     ``[-max_shift, max_shift]`` on both axes, zeros shifted in: (copies * N, H, W, C).
 
-    Introduced in notebook 10_choosing_methods_and_challenges (data augmentation against
-    overfitting). ``max_shift=0`` returns exact copies.
+    Data augmentation against overfitting. ``max_shift=0`` returns exact copies.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     images = as_image_batch(images)
     copies = positive_int(copies, "copies")
@@ -158,6 +175,10 @@ def shifted_copies(images, copies: int, max_shift: int = 2, *, seed: int = 0) ->
 
 
 class WidthPoint(typing.NamedTuple):
+    """One point of the width curve: filters, parameters and the measured time of a training step.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     filters: int
     parameters: int
     ms_per_step: float      # one training step on a batch, the median of a few
@@ -167,9 +188,11 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
                        degradation: str = "hole_12", seed: int = 0) -> list[WidthPoint]:
     """Parameters and measured time per training step, per U-Net width.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. Each model is built and compiled
+    Each model is built and compiled
     as for real training (XLA step), warmed up on two steps (tracing and compilation excluded),
     then timed over ``steps`` steps on a fixed random batch: the median step.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import learned_restoration as learned
 
@@ -199,8 +222,10 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
 def nearest_training_distances(queries, train_images) -> np.ndarray:
     """Pixel-space Euclidean distance from each query image to its nearest training image: (N,).
 
-    Introduced in notebook 10_choosing_methods_and_challenges (notebook 03 showed the neighbours
-    themselves). A query that is a copy of a training image has distance 0.
+    Notebook 03 showed the neighbours themselves. A query that is a copy of a training image has
+    distance 0.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import metrics
 
@@ -217,9 +242,11 @@ def nearest_training_distances(queries, train_images) -> np.ndarray:
 def memorisation_ratio(sample_distances, held_out_distances) -> float:
     """Median distance of samples to the training set over that of held-out images.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. About 1: samples are as far from
+    About 1: samples are as far from
     the training digits as new real digits are; near 0: samples copy training digits; above 1:
     samples are further from every training digit than real digits are (often: less realistic).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     samples = np.asarray(sample_distances, dtype=np.float64).ravel()
     held_out = np.asarray(held_out_distances, dtype=np.float64).ravel()
@@ -235,8 +262,10 @@ def memorisation_ratio(sample_distances, held_out_distances) -> float:
 def kl_per_dimension(vae, images) -> np.ndarray:
     """Average KL(q(z_j|x) || N(0, 1)) of each latent dimension over ``images``, in nats: (latent_dim,).
 
-    Introduced in notebook 10_choosing_methods_and_challenges. Dimensions near 0 nats are unused
+    Dimensions near 0 nats are unused
     ("inactive"): moving along them changes nothing; the largest carry the most information.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib.vae_theory import kl_diagonal_standard_normal
 

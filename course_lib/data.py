@@ -55,7 +55,10 @@ FASHION_IDX_SHA256 = {
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ImageDataset:
-    """A labelled image dataset: float32 NHWC images in [0, 1] and int64 labels."""
+    """A labelled image dataset: float32 NHWC images in [0, 1] and int64 labels.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
 
     name: str
     source: str
@@ -80,6 +83,8 @@ def data_dir() -> pathlib.Path:
 
     A ``COURSE_DATA_DIR`` that names no folder is an error here, before anything looks for
     files in it (or decides that nothing is shipped and starts training).
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     chosen = os.environ.get("COURSE_DATA_DIR")
     if chosen is None:
@@ -93,7 +98,10 @@ def data_dir() -> pathlib.Path:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
@@ -102,7 +110,10 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def shipped_file(name: str) -> tuple[pathlib.Path, dict]:
-    """Path and manifest entry of a file listed in ``data/manifest.json``."""
+    """Path and manifest entry of a file listed in ``data/manifest.json``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     manifest_path = data_dir() / "manifest.json"
     restore = "Restore it with `git checkout data/manifest.json`."
     if not manifest_path.exists():
@@ -127,7 +138,10 @@ def shipped_file(name: str) -> tuple[pathlib.Path, dict]:
 
 
 def verify_sha256(path: str | os.PathLike, expected: str, how_to_get: str) -> pathlib.Path:
-    """Raise a clear error unless ``path`` exists and its sha256 is ``expected``."""
+    """Raise a clear error unless ``path`` exists and its sha256 is ``expected``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing. {how_to_get}")
@@ -152,7 +166,10 @@ def _from_bytes(name: str, source: str, arrays: dict, class_names: tuple[str, ..
 
 
 def load_npz_arrays(path: pathlib.Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Read named arrays from an ``.npz`` file without unpickling."""
+    """Read named arrays from an ``.npz`` file without unpickling.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing.")
@@ -174,7 +191,10 @@ def load_npz_arrays(path: pathlib.Path, keys: tuple[str, ...]) -> dict[str, np.n
 
 def load_mnist_subset(path: str | os.PathLike | None = None,
                       expected_sha256: str | None = None) -> ImageDataset:
-    """The shipped 8,000 / 2,000 MNIST split, checked against its sha256."""
+    """The shipped 8,000 / 2,000 MNIST split, checked against its sha256.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     default_path, entry = shipped_file("mnist_subset.npz")
     path = pathlib.Path(path) if path is not None else default_path
     expected_sha256 = expected_sha256 or entry["sha256"]
@@ -187,13 +207,19 @@ def load_mnist_subset(path: str | os.PathLike | None = None,
 
 
 def keras_cache_dir() -> pathlib.Path:
-    """Where Keras caches downloaded datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    """Where Keras caches downloaded datasets (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``).
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     keras_home = os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras")
     return pathlib.Path(keras_home) / "datasets"
 
 
 def load_full_mnist(download: bool = True) -> ImageDataset:
-    """The full MNIST (60,000 / 10,000) from the Keras cache, downloading it if allowed."""
+    """The full MNIST (60,000 / 10,000) from the Keras cache, downloading it if allowed.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     download = boolean(download, "download")
     path = keras_cache_dir() / "mnist.npz"
     if not path.exists():
@@ -218,6 +244,8 @@ def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.
     """Read an IDX file (gzip-compressed or not) of unsigned bytes into a NumPy array.
 
     With ``expected_sha256``, the decompressed bytes must have that sha256.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     path = pathlib.Path(path)
     if not path.exists():
@@ -248,7 +276,10 @@ def read_idx(path: str | os.PathLike, expected_sha256: str | None = None) -> np.
 
 
 def fashion_mnist_dir() -> pathlib.Path:
-    """The first folder holding all four Fashion-MNIST files: Debian's, then the Keras cache."""
+    """The first folder holding all four Fashion-MNIST files: Debian's, then the Keras cache.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     candidates = [data_dir() / "external" / "fashion-mnist", DEBIAN_FASHION_DIR,
                   keras_cache_dir() / "fashion-mnist"]
     for folder in candidates:
@@ -261,7 +292,10 @@ def fashion_mnist_dir() -> pathlib.Path:
 
 
 def load_fashion_mnist(folder: str | os.PathLike | None = None) -> ImageDataset:
-    """The full Fashion-MNIST (60,000 / 10,000) from its IDX files, checked against sha256."""
+    """The full Fashion-MNIST (60,000 / 10,000) from its IDX files, checked against sha256.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     folder = pathlib.Path(folder) if folder is not None else fashion_mnist_dir()
     arrays = {}
     for key, file_name in FASHION_FILES.items():
@@ -278,6 +312,8 @@ def class_shares(labels: np.ndarray, count: int) -> dict[int, int]:
 
     Each class gets the floor of its proportional share; the images left over go to the
     classes with the largest remainders (ties to the smaller label), so the total is exact.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     classes, sizes = np.unique(labels, return_counts=True)
     ideal = count * sizes / sizes.sum()                       # (num_classes,)
@@ -294,6 +330,8 @@ def take_per_class(images: np.ndarray, labels: np.ndarray, count: int, seed: int
 
     Refuses a ``count`` below the number of classes (some class would get no image) or above
     the number of images there are; ``count`` equal to that number returns them all.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     count = positive_int(count, name)
     seed = check_seed(seed)
@@ -328,6 +366,7 @@ def load_dataset(name: str = "mnist", source: str = "auto", *, num_train: int | 
     or a download; ``"auto"`` for the full MNIST when the Keras cache has it, else the subset.
     ``num_train`` / ``num_test`` take a stratified, seeded subset of exactly that many images
     of each split (at least one per class, at most the split's size).
+
     Introduced in notebook 00_welcome_and_setup.
     """
     one_of(name, DATASET_NAMES, "dataset name")
@@ -366,6 +405,8 @@ def make_dataset(images, labels=None, *, batch_size: int = 128, shuffle: bool = 
     Yields ``images`` batches, or ``(images, labels)`` when ``labels`` is given. Shuffling uses
     a buffer as large as the data (a full shuffle) with ``seed`` and reshuffles every epoch.
     With ``drop_remainder=True`` the batch may not exceed the data (it would yield nothing).
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     images = as_image_batch(images)
     batch_size = positive_int(batch_size, "batch_size")

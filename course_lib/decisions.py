@@ -33,6 +33,10 @@ __all__ = ["SHIPPED_MODELS", "CLASSICAL_CANDIDATES", "DecisionRow", "manifest_ro
 
 @dataclasses.dataclass(frozen=True)
 class ShippedModel:
+    """A shipped model as the decision table reads it: method, task, degradation and the family whose loader reads it.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     method: str
     task: str
     degradation: str | None = None  # restoration tasks: the degradation name
@@ -67,7 +71,10 @@ CLASSICAL_CANDIDATES = {
 
 @dataclasses.dataclass(frozen=True)
 class DecisionRow:
-    """One method on one task. ``None`` means "does not apply" (no PSNR for a generator)."""
+    """One method on one task. ``None`` means "does not apply" (no PSNR for a generator).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
 
     name: str                       # manifest name, or "classical:<degradation>"
     method: str
@@ -99,9 +106,11 @@ def _known(name: str) -> ShippedModel:
 def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
     """The decision-table row of shipped model ``name``, every number read from its manifest.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. ``manifest`` defaults to
+    ``manifest`` defaults to
     ``data/pretrained/<name>.json``. The cGAN's training time adds the U-Net it starts from
     (``unet_hole_12``), since a learner reproducing it must train both.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import training
 
@@ -132,7 +141,10 @@ def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
 
 def matches_manifest(row: DecisionRow) -> bool:
     """Whether every manifest-sourced number of ``row`` equals its manifest today (measured fields
-    are skipped). Introduced in notebook 10_choosing_methods_and_challenges."""
+    are skipped).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     reference = manifest_row(row.name)
     for field in dataclasses.fields(DecisionRow):
         if field.name in ("measured", "source") or field.name in row.measured:
@@ -144,7 +156,10 @@ def matches_manifest(row: DecisionRow) -> bool:
 
 def milliseconds_per_image(function: Callable, inputs, *, repeats: int = 3) -> float:
     """Best-of-``repeats`` wall time of ``function(inputs)`` per input, in milliseconds, after one
-    warm-up call (which pays for tracing and compilation). Introduced in notebook 10."""
+    warm-up call (which pays for tracing and compilation).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     repeats = positive_int(repeats, "repeats")
     count = len(inputs)
     if count == 0:
@@ -179,7 +194,10 @@ def _families() -> dict:
 
 def load_shipped_model(name: str, **options):
     """``(model, manifest)`` of shipped model ``name``, through its family's loader (``options``
-    go to it, e.g. ``retrain=True``). Introduced in notebook 10_choosing_methods_and_challenges."""
+    go to it, e.g. ``retrain=True``).
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     loader, _ = _families()[_known(name).family]
     return loader(name, **options)
 
@@ -189,13 +207,15 @@ def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = N
                            fid_floor: float | None = None) -> tuple[dict, dict]:
     """Load every shipped model and measure what its manifest cannot hold: ``(models, measured)``.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. Each model is timed on this
+    Each model is timed on this
     machine (:func:`milliseconds_per_image`) on ``num_timed`` inputs: generators on latent codes
     drawn with ``seed``, restorers on the first ``images`` damaged as the benchmark damages them
     (seed 0). A generator whose manifest records no FID (the VAEs) is scored on ``num_samples``
     samples against ``reference_features`` (default: the evaluator's features of ``images``),
     with ``fid_floor`` beside it. ``models`` maps each name to its loaded model; ``measured``
     is what :func:`decision_table` takes as ``measured=``.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import degradations, metrics
 
@@ -241,12 +261,14 @@ def classical_rows(clean_images, labels, train_images, *, degradations: Sequence
                    evaluator=None, seed: int = 0) -> list[DecisionRow]:
     """The best classical restorer (by PSNR) per task, measured now on ``clean_images``.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. Runs
+    Runs
     :func:`course_lib.benchmark.benchmark` with the tuned restorers of notebook 06 (the
     candidates in :data:`CLASSICAL_CANDIDATES`) on the held-out digits given, damaged with
     ``seed`` as the benchmark does. FID is left out: at a few hundred images it is biased upward
     and would not compare with the learned rows' FID at 2,000 (notebook 09). ``train_images``
     gives the mean image for mean-image fill.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     from course_lib import restoration as rst
     from course_lib.benchmark import benchmark
@@ -278,9 +300,11 @@ def decision_table(names: Sequence[str] | None = None, *, measured: dict | None 
     """Rows for the shipped models ``names`` (default: all of :data:`SHIPPED_MODELS`), with the
     ``classical`` rows placed before the learned rows of their task.
 
-    Introduced in notebook 10_choosing_methods_and_challenges. ``measured`` maps a model name to
+    ``measured`` maps a model name to
     numbers measured now (``{"vae_mnist_latent16": {"fid": 31.2, "ms_per_image": 0.05}}``); they
     replace the manifest's value of that field and are listed in the row's ``measured``.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     names = list(SHIPPED_MODELS) if names is None else list(names)
     for name in names:
@@ -318,7 +342,8 @@ def _number(value, pattern: str, measured: bool = False) -> str:
 def format_table(rows: Sequence[DecisionRow]) -> str:
     """The decision table as Markdown; numbers measured now (not read from a manifest) carry a *.
 
-    Introduced in notebook 10_choosing_methods_and_challenges."""
+    Introduced in notebook 10_choosing_methods_and_challenges.
+    """
     floors = sorted({f"{row.fid_floor:.2f}" for row in rows if row.fid_floor is not None})
     floor = f" (floor {', '.join(floors)})" if floors else ""
     header = (f"| task | method | FID{floor} | PSNR dB (input) | SSIM | recognition | −ELBO nats "

@@ -67,7 +67,6 @@ MAX_STROKE_WIDTH_SHARE = 0.25
 def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -> np.ndarray:
     """Additive white Gaussian noise of standard deviation ``sigma`` on the [0, 1] scale.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
     ``y = clip(x + sigma * n, 0, 1)`` with ``n ~ N(0, 1)`` drawn independently per pixel from
     ``numpy.random.default_rng(seed)``. With ``clip=True`` (the default, and the course's
     benchmark) the result stays a valid image in [0, 1], but the noise is then **no longer
@@ -75,6 +74,8 @@ def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -
     averages ``sigma / sqrt(2 pi)`` (0.12 for sigma 0.3). ``clip=False`` returns ``x + sigma n``
     unclipped (values outside [0, 1]; for studying the noise itself, not for restorers).
     ``sigma`` is at most ``MAX_NOISE_SIGMA`` (10).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     sigma = non_negative_number(sigma, "sigma", maximum=MAX_NOISE_SIGMA)
@@ -88,10 +89,12 @@ def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -
 def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
     """Set a ``fraction`` of the pixels of each image to 0 (pepper) or 1 (salt), half each.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Exactly
+    Exactly
     ``round(fraction * H * W)`` pixel positions per image are hit (all channels of a hit pixel
     take the same value). It simulates dead and stuck sensor pixels or transmission errors;
     unlike a mask, the restorer is not told where they are.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     fraction = check_fraction(fraction, "fraction")
@@ -114,8 +117,10 @@ def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
 def apply_mask(images, mask) -> np.ndarray:
     """Zero the missing pixels: ``images * mask`` with mask 1 = known, 0 = missing.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``mask`` has shape
+    ``mask`` has shape
     (N, H, W, 1) and holds only 0 and 1; it applies to every channel.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     mask = as_mask(mask, images)
@@ -125,10 +130,12 @@ def apply_mask(images, mask) -> np.ndarray:
 def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Delete a random ``fraction`` of the pixels of each image; return ``(damaged, mask)``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Exactly
+    Exactly
     ``round(fraction * H * W)`` pixels per image are missing (set to 0 in ``damaged``, 0 in
     ``mask``), at positions drawn independently for each image. It simulates lost
     measurements (a sensor that samples only some pixels, packet loss).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     fraction = check_fraction(fraction, "fraction")
@@ -144,7 +151,10 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
 
 
 def hole_corner(image_size: int, hole_size: int) -> int:
-    """Top (= left) index of a centred square hole: ``(image_size - hole_size) // 2``."""
+    """Top (= left) index of a centred square hole: ``(image_size - hole_size) // 2``.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
     image_size = positive_int(image_size, "image_size")
     hole_size = positive_int(hole_size, "hole_size")
     if hole_size > image_size:
@@ -156,11 +166,13 @@ def cut_square_hole(images, size: int, position: str = "centre",
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Cut a ``size`` x ``size`` square hole in each image; return ``(damaged, mask)``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``position="centre"``
+    ``position="centre"``
     puts the hole's top-left corner at row and column ``(H - size) // 2`` and
     ``(W - size) // 2`` (rows 8 to 19 for a 12-pixel hole in a 28-pixel digit), the same for every
     image; ``"random"`` draws its top-left corner uniformly per image so the hole lies wholly
     inside the image. It simulates occlusion and the classic inpainting task.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     size = positive_int(size, "size")
@@ -184,12 +196,14 @@ def draw_strokes(images, num_strokes: int = 3, width: int = 2,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Erase free-form strokes (random polylines) from each image; return ``(damaged, mask)``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Each image gets
+    Each image gets
     ``num_strokes`` polylines of 2 to 4 straight segments between random points, each
     ``width`` pixels thick; the pixels under them are missing. It simulates scratches, text
     overlays, or a user painting out an object (free-form inpainting). At most
     ``MAX_STROKES`` strokes, each at most a quarter of the shorter image side wide (7 pixels
     on a 28 x 28 digit): wider strokes erase the whole image.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.draw import line
 
@@ -227,11 +241,13 @@ def draw_strokes(images, num_strokes: int = 3, width: int = 2,
 def gaussian_psf(sigma: float = DEFAULT_BLUR_SIGMA, radius: int | None = None) -> np.ndarray:
     """A normalised 2-D Gaussian point-spread function, shape (2 radius + 1, 2 radius + 1).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``radius`` defaults to
+    ``radius`` defaults to
     ``ceil(3 sigma)``. ``psf[i, j] = exp(-(i^2 + j^2) / (2 sigma^2)) / Z`` with the sum equal to 1,
     so blurring keeps the mean brightness. The deblurring restorers use the same PSF.
     ``sigma`` lies between ``MIN_BLUR_SIGMA`` (0.01) and ``MAX_BLUR_SIGMA`` (10) pixels and
     ``radius`` is at most ``MAX_PSF_RADIUS`` (50).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     sigma = positive_number(sigma, "sigma (pixels)", maximum=MAX_BLUR_SIGMA)
     if sigma < MIN_BLUR_SIGMA:
@@ -248,12 +264,14 @@ def gaussian_psf(sigma: float = DEFAULT_BLUR_SIGMA, radius: int | None = None) -
 def gaussian_blur(images, sigma: float = DEFAULT_BLUR_SIGMA, seed: int = 0) -> np.ndarray:
     """Convolve each image with :func:`gaussian_psf` (``sigma`` pixels); borders reflect.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``y = k * x`` (no
+    ``y = k * x`` (no
     noise), computed by ``scipy.ndimage.convolve`` per image and channel with mode
     ``"reflect"``. It simulates defocus or a shaken camera with a known kernel. ``seed`` is
     accepted for a uniform interface and unused: this blur is deterministic. Images are
     channels-last (N, H, W, C); a channels-first array is refused, since blurring it would mix
     its rows with its channels.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     check_seed(seed)
@@ -272,10 +290,12 @@ def _factor(factor) -> int:
 def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
     """Reduce the resolution by ``factor``: average each ``factor`` x ``factor`` block.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. (N, H, W, C) ->
+    (N, H, W, C) ->
     (N, H / factor, W / factor, C); H and W must be multiples of ``factor`` (28 -> 14 for 2,
     28 -> 7 for 4). Block averaging models a sensor with fewer, larger pixels (each low-
     resolution pixel integrates the light over its area). ``seed`` is unused (deterministic).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     factor = _factor(factor)
@@ -291,13 +311,15 @@ def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
 def upsample(images, factor: int, method: str = "nearest") -> np.ndarray:
     """Enlarge by ``factor`` with ``"nearest"``, ``"bilinear"`` or ``"bicubic"`` interpolation.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. (N, h, w, C) ->
+    (N, h, w, C) ->
     (N, h factor, w factor, C) via ``skimage.transform.resize`` with spline order 0, 1 or 3
     (pixel centres aligned, edges reflected, no anti-aliasing), one image and one channel at a
     time, so an image is enlarged the same whether it comes alone or in a batch; the result is
     clipped to [0, 1] because cubic splines overshoot. Nearest upsampling repeats each pixel in
     a ``factor`` x ``factor`` block, so it exactly inverts :func:`downsample` on images that are
     constant on those blocks. ``factor`` is at most ``MAX_UPSAMPLING_FACTOR`` (32).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.transform import resize
 
@@ -336,6 +358,8 @@ class Damaged(collections.namedtuple("Damaged", ("images", "mask", "degradation"
     ``"hole_12"``). Building one by hand checks all three: the images are a batch in [0, 1], a
     degradation that removes pixels comes with its mask, and one that removes none has
     ``mask=None``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
 
     __slots__ = ()
@@ -373,7 +397,7 @@ def _level_text(level: float, percent: bool = False) -> str:
 class Degradation:
     """A named degradation and its level; ``apply(images, seed)`` damages a batch.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``kind`` is one of
+    ``kind`` is one of
     ``KINDS``; ``level`` is the noise sigma (``noise``), the fraction of pixels hit
     (``salt_pepper``, ``missing``), the hole side in pixels (``hole``), the number of strokes
     (``strokes``), the PSF sigma in pixels (``blur``) or the downsampling factor (``down``).
@@ -382,6 +406,8 @@ class Degradation:
     strokes and factors are whole numbers (``Degradation("hole", 12.7)`` is an error, not
     ``hole_12``), a factor is at least 2, fractions lie in (0, 1], and only holes take a
     position.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
 
     kind: str
@@ -477,11 +503,13 @@ _NAME_PATTERN = re.compile(r"^(?P<kind>noise|salt_pepper|missing|hole|strokes|bl
 def get_degradation(name: str | Degradation) -> Degradation:
     """The :class:`Degradation` called ``name``; a :class:`Degradation` is returned as it is.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Names:
+    Names:
     ``noise_<sigma>`` (``noise_0.3``), ``salt_pepper_<percent>``, ``missing_<percent>``
     (``missing_50``), ``hole_<side>`` (``hole_12``, centred) or ``hole_<side>_random``,
     ``strokes_<count>``, ``blur`` (PSF sigma 1.5) or ``blur_<sigma>``, ``down_<factor>``
     (``down_2``, ``down_4``).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     if isinstance(name, Degradation):
         return name

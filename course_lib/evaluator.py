@@ -31,7 +31,10 @@ IMAGE_SHAPE = (28, 28, 1)
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorConfig:
-    """Everything that defines the evaluator and its training run."""
+    """Everything that defines the evaluator and its training run.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
 
     filters: tuple[int, int] = (32, 64)
     feature_dim: int = 128
@@ -61,6 +64,8 @@ def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
 
     conv-conv-pool twice (with batch normalisation), a dense ``features`` layer and the logits.
     Random shifts and rotations act only while training (``training=True``).
+
+    Introduced in notebook 01_images_tensors_and_cnns.
     """
     images = keras.Input(IMAGE_SHAPE, name="images")
     x = layers.RandomTranslation(config.max_shift, config.max_shift, fill_mode="constant", seed=config.seed)(images)
@@ -78,6 +83,10 @@ def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
 
 
 def compile_evaluator(model: keras.Model, config: EvaluatorConfig, steps_per_epoch: int = 8000 // 128) -> keras.Model:
+    """Compile the evaluator with Adam on a cosine schedule and the from-logits cross-entropy.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -92,6 +101,8 @@ def train_evaluator(config: EvaluatorConfig, images, labels, *, model: keras.Mod
     Returns ``(model, history)``, as every training entry point does. ``model``: a built
     evaluator network to train instead of a new one from ``config``; ``strategy``: a
     ``tf.distribute`` strategy to build and train the new one under.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
     """
     from course_lib import training
 
@@ -110,7 +121,10 @@ def train_evaluator(config: EvaluatorConfig, images, labels, *, model: keras.Mod
 
 
 class Evaluator:
-    """The frozen judge: features, probabilities and the set-level scores built on them."""
+    """The frozen judge: features, probabilities and the set-level scores built on them.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
 
     def __init__(self, model: keras.Model, manifest: dict | None = None, batch_size: int = 500):
         self.model = model
@@ -190,6 +204,7 @@ def load_evaluator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     Returns ``(evaluator, manifest_or_None)`` like every loader: an :class:`Evaluator` (which
     also keeps the manifest). ``config`` defaults to the manifest's; ``model``: a built
     evaluator network to load the weights into (or to train) instead of a new one.
+
     Introduced in notebook 01_images_tensors_and_cnns.
     """
     from course_lib import data, training
@@ -209,7 +224,10 @@ def load_evaluator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
 
 
 def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> dict:
-    """Train the evaluator, measure it, and write ``data/pretrained/evaluator.*``."""
+    """Train the evaluator, measure it, and write ``data/pretrained/evaluator.*``.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
     from course_lib import data, metrics, runtime, training
 
     runtime.seed_everything(config.seed, deterministic=True)
@@ -238,6 +256,10 @@ def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2) -> di
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.evaluator --train`` writes data/pretrained/evaluator.*.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="Train the frozen evaluator and write data/pretrained/evaluator.*")

@@ -28,6 +28,10 @@ from course_lib._checks import seed as check_seed
 
 @dataclasses.dataclass(frozen=True)
 class Exercise:
+    """One exercise: its reference solution, how to draw a test case and the tolerances of the check.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     name: str
     notebook: str
     reference: Callable
@@ -56,6 +60,10 @@ def _strict_floating_point(exercise: Exercise):
 
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
+    """The outcome of :func:`check`: passed, not attempted or wrong, with the message shown to the learner.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     exercise: str
     status: str  # "passed", "not attempted", "wrong"
     message: str
@@ -73,6 +81,10 @@ MAX_CASES = 1000  # random cases per check: enough to catch any mistake the hint
 
 
 def register(exercise: Exercise) -> Exercise:
+    """Add an exercise to ``EXERCISES`` under its name; a name registered twice is a ``ValueError``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     if exercise.name in EXERCISES:
         raise ValueError(f"exercise {exercise.name!r} is registered twice.")
     EXERCISES[exercise.name] = exercise
@@ -86,7 +98,10 @@ def _describe(value) -> str:
 
 
 def compare(expected, actual, rtol: float, atol: float) -> str | None:
-    """``None`` when ``actual`` matches ``expected``; otherwise what differs, in words."""
+    """``None`` when ``actual`` matches ``expected``; otherwise what differs, in words.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     if isinstance(expected, tuple):
         if not isinstance(actual, tuple) or len(actual) != len(expected):
             return f"expected a tuple of {len(expected)} values, got {_describe(actual)}"
@@ -128,6 +143,8 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
     least one. Whatever the learner passes as ``function`` and whatever it does, the check
     reports it; a wrong call of ``check`` itself (an unknown name, ``num_cases=0``, a negative
     seed) raises a ``ValueError``.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     one_of(name, tuple(EXERCISES), "exercise")
     exercise = EXERCISES[name]
@@ -173,7 +190,10 @@ def check(name: str, function: Callable, *, num_cases: int | None = None, seed: 
 
 
 def show_solution(name: str) -> str:
-    """Print (and return) the reference solution of exercise ``name``."""
+    """Print (and return) the reference solution of exercise ``name``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     one_of(name, tuple(EXERCISES), "exercise")
     source = textwrap.dedent(inspect.getsource(EXERCISES[name].reference))
     print(source)

@@ -38,12 +38,18 @@ MAX_SAMPLES = 100_000  # images per generate() call: 314 MB of 28x28 float32
 # ----------------------------------------------------------------------------------- losses
 
 def log_sigmoid(logits):
-    """log D = log sigmoid(l) = -softplus(-l), stable for large |l|."""
+    """log D = log sigmoid(l) = -softplus(-l), stable for large |l|.
+
+    Introduced in notebook 02_gan_theory.
+    """
     return -ops.softplus(-logits)
 
 
 def log_one_minus_sigmoid(logits):
-    """log(1 - D) = log sigmoid(-l) = -softplus(l), stable for large |l|."""
+    """log(1 - D) = log sigmoid(-l) = -softplus(l), stable for large |l|.
+
+    Introduced in notebook 02_gan_theory.
+    """
     return -ops.softplus(logits)
 
 
@@ -51,6 +57,8 @@ def discriminator_loss(real_logits, fake_logits):
     """The discriminator's loss: -V, so that descending it ascends V.
 
     -V = -E_x[log D(x)] - E_z[log(1 - D(G(z)))]   (a binary cross-entropy: real = 1, fake = 0)
+
+    Introduced in notebook 02_gan_theory.
     """
     return -ops.mean(log_sigmoid(real_logits)) - ops.mean(log_one_minus_sigmoid(fake_logits))
 
@@ -59,6 +67,8 @@ def generator_loss_minimax(fake_logits):
     """The minimax generator loss: the part of V the generator controls.
 
     L_G = E_z[log(1 - D(G(z)))]   (saturates: flat where D(G(z)) ~ 0, i.e. early in training)
+
+    Introduced in notebook 02_gan_theory.
     """
     return ops.mean(log_one_minus_sigmoid(fake_logits))
 
@@ -67,12 +77,17 @@ def generator_loss_non_saturating(fake_logits):
     """The non-saturating generator loss.
 
     L_G = -E_z[log D(G(z))]   (same fixed point, strong gradient where D(G(z)) ~ 0)
+
+    Introduced in notebook 02_gan_theory.
     """
     return -ops.mean(log_sigmoid(fake_logits))
 
 
 def generator_loss(name: str):
-    """The generator loss called ``name``: ``"non_saturating"`` or ``"minimax"``."""
+    """The generator loss called ``name``: ``"non_saturating"`` or ``"minimax"``.
+
+    Introduced in notebook 02_gan_theory.
+    """
     one_of(name, GENERATOR_LOSSES, "generator loss")
     return {"non_saturating": generator_loss_non_saturating, "minimax": generator_loss_minimax}[name]
 
@@ -81,7 +96,10 @@ def generator_loss(name: str):
 
 @dataclasses.dataclass(frozen=True)
 class DCGANConfig:
-    """Everything that defines a DCGAN run on 28x28 greyscale images."""
+    """Everything that defines a DCGAN run on 28x28 greyscale images.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     latent_dim: int = 64
     generator_filters: tuple[int, ...] = (64, 32)  # (f0, f1) or (f0, f1, f2): see build_dcgan_generator
@@ -129,6 +147,8 @@ def build_dcgan_generator(latent_dim: int = 64, filters=(128, 64), kernel_size: 
     transposed convolution. ``filters=(f0, f1, f2)``: the second one makes 28x28xf2 features and
     a stride-1 convolution draws the image from them, so every output pixel is computed from a
     full-resolution neighbourhood (smoother strokes, for more computation at 28x28).
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
     kernel_size = positive_int(kernel_size, "kernel_size")
@@ -159,6 +179,8 @@ def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: 
 
     ``spectral_norm=True`` divides each layer's kernel by its largest singular value (Miyato et
     al., 2018; one power iteration per training step), so every layer is 1-Lipschitz.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     kernel_size = positive_int(kernel_size, "kernel_size")
     if not 0.0 <= dropout < 1.0:  # also refuses NaN
@@ -180,7 +202,10 @@ def build_dcgan_discriminator(filters=(64, 128), kernel_size: int = 4, dropout: 
 
 def build_mlp_generator(latent_dim: int = 2, output_dim: int = 2, hidden_units: int = 128,
                         num_hidden: int = 2, name: str = "toy_generator") -> keras.Model:
-    """z -> point: the toy generator of notebook 02 (ReLU MLP, linear output)."""
+    """z -> point: the toy generator of notebook 02 (ReLU MLP, linear output).
+
+    Introduced in notebook 02_gan_theory.
+    """
     noise = keras.Input((positive_int(latent_dim, "latent_dim"),), name="noise")
     x = noise
     for _ in range(positive_int(num_hidden, "num_hidden")):
@@ -190,7 +215,10 @@ def build_mlp_generator(latent_dim: int = 2, output_dim: int = 2, hidden_units: 
 
 def build_mlp_discriminator(input_dim: int = 2, hidden_units: int = 128, num_hidden: int = 2,
                             pack: int = 1, name: str = "toy_discriminator") -> keras.Model:
-    """point (or a pack of points) -> one logit: the toy discriminator of notebook 02."""
+    """point (or a pack of points) -> one logit: the toy discriminator of notebook 02.
+
+    Introduced in notebook 02_gan_theory.
+    """
     points = keras.Input((positive_int(input_dim, "input_dim") * positive_int(pack, "pack"),), name="points")
     x = points
     for _ in range(positive_int(num_hidden, "num_hidden")):
@@ -209,6 +237,7 @@ class GANBase(keras.Model):
     the generator keeps an exponential moving average of its weights, which samples better
     than the last iterate; :meth:`generate` uses it. A subclass defines ``train_step`` (notebook
     03_dcgan_mnist shows :class:`GAN`'s in a cell, and an exercise there writes another).
+
     Introduced in notebook 03_dcgan_mnist.
     """
 
@@ -349,7 +378,9 @@ class GAN(GANBase):
 
     ``train_step`` plays one round of the game on a batch of real images and descends the two
     objectives below; ``GANBase`` holds the plumbing it calls (optimizers, trackers, ``packed``,
-    the R1 penalty, the moving average). Introduced in notebook 03_dcgan_mnist.
+    the R1 penalty, the moving average).
+
+    Introduced in notebook 03_dcgan_mnist.
     """
 
     def discriminator_objective(self, real_logits, fake_logits):
@@ -402,6 +433,8 @@ class SampleAndFIDCallback(keras.callbacks.Callback):
     The FID of ``num_samples`` generated images against ``reference_images`` (the held-out
     digits) is added to the epoch's logs as ``fid``, so it lands in the history beside the
     losses; ``samples`` maps each epoch to its grid of images from the same fixed noise.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
 
     def __init__(self, evaluator=None, reference_images=None, *, every: int = 1, num_samples: int = 2000,
@@ -442,6 +475,8 @@ def build_dcgan(config: DCGANConfig, *, model_class=GAN, build_generator=build_d
 
     Notebook 03 passes the ``GAN`` class and the two builders it defines in its cells, so
     that the code on the page is the code that trains; by default they are this module's.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     if not (isinstance(model_class, type) and issubclass(model_class, GANBase)):
         raise TypeError(f"model_class must be a subclass of course_lib.gan.GANBase, got {model_class!r}.")
@@ -465,6 +500,8 @@ def train_dcgan(config: DCGANConfig, images, *, model: GAN | None = None, callba
     """Train a DCGAN on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(gan, history)``.
 
     The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     from course_lib import training
     from course_lib._checks import as_image_batch
@@ -491,6 +528,8 @@ def class_histogram(labels, num_classes: int = 10) -> np.ndarray:
     """Share of generated samples the evaluator puts in each class (uniform = 1 / num_classes).
 
     ``labels``: a non-empty 1-D array of integer classes in [0, num_classes). Returns (num_classes,).
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     labels = class_labels(labels, positive_int(num_classes, "num_classes"))
     return np.bincount(labels, minlength=num_classes) / len(labels)
@@ -502,6 +541,8 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
     Ships the moving-average generator (``data/pretrained/dcgan_mnist.weights.h5``), a manifest
     with the FID measured against the real-vs-real floor, and ``dcgan_mnist_progress.npz``:
     sample grids (fixed noise) and FID after every epoch, which notebook 03 plots.
+
+    Introduced in notebook 02_gan_theory.
     """
     from course_lib import data, metrics, training
     from course_lib.evaluator import load_evaluator
@@ -538,7 +579,10 @@ def train_and_save(config: DCGANConfig, *, workdir=None, verbose=2) -> dict:
 
 
 def add_progress_to_manifest(manifest: dict) -> dict:
-    """Record the progress file's name and sha256 in the shipped generator's manifest."""
+    """Record the progress file's name and sha256 in the shipped generator's manifest.
+
+    Introduced in notebook 02_gan_theory.
+    """
     import json
 
     from course_lib import data, training
@@ -550,7 +594,10 @@ def add_progress_to_manifest(manifest: dict) -> dict:
 
 
 def load_progress() -> dict:
-    """The shipped training run's per-epoch sample grids ([0, 1]), FID and losses, sha256-checked."""
+    """The shipped training run's per-epoch sample grids ([0, 1]), FID and losses, sha256-checked.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
     from course_lib import data, training
 
     manifest = training.read_manifest(PRETRAINED_NAME)
@@ -577,7 +624,9 @@ def load_generator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     ``config`` defaults to the manifest's (:func:`course_lib.training.shipped_config`);
     ``model``: a built GAN to load the weights into (or to train) instead of a new one.
     Training (``retrain=True``, or nothing shipped) uses ``images`` when given, else the
-    shipped MNIST training split. Introduced in notebook 03_dcgan_mnist.
+    shipped MNIST training split.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     from course_lib import training
 
@@ -606,6 +655,10 @@ def load_generator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.gan --train`` writes data/pretrained/dcgan_mnist.*.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="Train the course DCGAN and write data/pretrained/dcgan_mnist.*")

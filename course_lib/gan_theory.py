@@ -25,7 +25,10 @@ def _finite_number(value, name: str, *, positive: bool = False) -> float:
 
 
 def gaussian_density(grid, mean: float, std: float) -> np.ndarray:
-    """N(mean, std^2) evaluated on ``grid``."""
+    """N(mean, std^2) evaluated on ``grid``.
+
+    Introduced in notebook 02_gan_theory.
+    """
     mean, std = _finite_number(mean, "mean"), _finite_number(std, "std", positive=True)
     grid = np.asarray(grid, dtype=np.float64)
     if not np.all(np.isfinite(grid)):
@@ -62,6 +65,8 @@ def optimal_discriminator(p_data, p_generator) -> np.ndarray:
     """D*(x) = p_data(x) / (p_data(x) + p_g(x)); 1/2 where both densities vanish.
 
     ``p_data`` and ``p_generator``: finite, non-negative densities at the same points (same shape).
+
+    Introduced in notebook 02_gan_theory.
     """
     p_data, p_generator = _density(p_data, "p_data"), _density(p_generator, "p_generator")
     if p_data.shape != p_generator.shape:
@@ -76,6 +81,8 @@ def value_function(discriminator, p_data, p_generator, grid) -> float:
 
     ``discriminator``: D(x) on the grid (or one number for a constant D), a probability in [0, 1].
     Where D is exactly 0 or 1 it is moved 1e-300 or 1e-16 inside, so that V stays finite.
+
+    Introduced in notebook 02_gan_theory.
     """
     grid, (p_data, p_generator) = _check_densities(grid, p_data, p_generator)
     discriminator = np.asarray(discriminator)
@@ -94,7 +101,10 @@ def value_function(discriminator, p_data, p_generator, grid) -> float:
 
 
 def kl_divergence(p, q, grid) -> float:
-    """KL(p || q) = ∫ p log(p / q) dx: not symmetric, not a distance (notebook 04 says more)."""
+    """KL(p || q) = ∫ p log(p / q) dx: not symmetric, not a distance (notebook 04 says more).
+
+    Introduced in notebook 02_gan_theory.
+    """
     grid, (p, q) = _check_densities(grid, p, q)
     ratio = np.divide(p, q, out=np.ones_like(p), where=(p > 0) & (q > 0))
     if np.any((p > 0) & (q == 0)):
@@ -103,14 +113,20 @@ def kl_divergence(p, q, grid) -> float:
 
 
 def jensen_shannon_divergence(p, q, grid) -> float:
-    """JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2; between 0 and log 2."""
+    """JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2; between 0 and log 2.
+
+    Introduced in notebook 02_gan_theory.
+    """
     middle = (np.asarray(p, dtype=np.float64) + np.asarray(q, dtype=np.float64)) / 2
     return 0.5 * kl_divergence(p, middle, grid) + 0.5 * kl_divergence(q, middle, grid)
 
 
 def ring_of_gaussians(num_samples: int, num_modes: int = 8, radius: float = 2.0, std: float = 0.05,
                       seed: int = 0) -> np.ndarray:
-    """Points from ``num_modes`` Gaussians evenly spaced on a circle: (num_samples, 2) float32."""
+    """Points from ``num_modes`` Gaussians evenly spaced on a circle: (num_samples, 2) float32.
+
+    Introduced in notebook 02_gan_theory.
+    """
     num_samples = positive_int(num_samples, "num_samples")
     num_modes = positive_int(num_modes, "num_modes")
     radius, std = _finite_number(radius, "radius", positive=True), _finite_number(std, "std")
@@ -128,6 +144,8 @@ def mode_coverage(points, num_modes: int = 8, radius: float = 2.0, std: float = 
 
     A point is high quality if it lies within ``within_stds`` standard deviations of a mode's
     centre; a mode is hit if it holds at least 1% of the points (a collapsed GAN hits few).
+
+    Introduced in notebook 02_gan_theory.
     """
     points = np.asarray(points)
     if points.dtype.kind not in "biuf" or points.ndim != 2 or points.shape[1] != 2 or not len(points):
@@ -153,6 +171,8 @@ def ring_centres(num_modes: int = 8, radius: float = 2.0) -> np.ndarray:
 
     The same centres as :func:`ring_of_gaussians` and :func:`mode_coverage`; notebook
     02_gan_theory marks them on its scatter plots.
+
+    Introduced in notebook 02_gan_theory.
     """
     num_modes = positive_int(num_modes, "num_modes")
     radius = _finite_number(radius, "radius", positive=True)

@@ -52,7 +52,10 @@ MAX_DISPLAY_SCALE = 16
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class Trial:
-    """One pair of images: which image of each set, and which side set A's image is shown on."""
+    """One pair of images: which image of each set, and which side set A's image is shown on.
+
+    Introduced in notebook 09_evaluation.
+    """
 
     number: int            # position of the trial in the session, from 0
     index_a: int           # index of the image taken from set A
@@ -82,7 +85,10 @@ class Trial:
 
 @dataclasses.dataclass(frozen=True)
 class Vote:
-    """One answer: the side picked as real, whether that was set A's image, and the time taken."""
+    """One answer: the side picked as real, whether that was set A's image, and the time taken.
+
+    Introduced in notebook 09_evaluation.
+    """
 
     trial: int
     choice: str            # "left" or "right": the image the observer says looks real
@@ -92,7 +98,10 @@ class Vote:
 
 
 class TwoAFCResult(typing.NamedTuple):
-    """How often set A was picked as real, with its confidence interval and binomial test."""
+    """How often set A was picked as real, with its confidence interval and binomial test.
+
+    Introduced in notebook 09_evaluation.
+    """
 
     num_votes: int
     num_chose_a: int
@@ -116,12 +125,14 @@ class TwoAFCResult(typing.NamedTuple):
 def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
     """Draw ``num_trials`` reproducible 2AFC trials pairing an image of A with one of B.
 
-    Introduced in notebook 09_evaluation. ``set_a`` and ``set_b`` are image batches (NHWC in
+    ``set_a`` and ``set_b`` are image batches (NHWC in
     [0, 1]) of one image shape; they may hold different numbers of images. Images are drawn
     without replacement while a set has enough of them (with replacement beyond that), and set
     A's image is on the left in exactly half of the trials (one more on one side when
     ``num_trials`` is odd), in a random order: an observer with a bias for one side then cannot
     move the result. The same arguments give the same trials.
+
+    Introduced in notebook 09_evaluation.
     """
     set_a = as_image_batch(set_a, "set_a")
     set_b = as_image_batch(set_b, "set_b")
@@ -160,12 +171,14 @@ def scripted_votes(trials: Sequence[Trial], judge: Callable, seed: int = 0,
                    noise: float = 0.1) -> list[Vote]:
     """Votes of a scripted observer, for CI and for testing the analysis.
 
-    Introduced in notebook 09_evaluation. ``judge(images)`` maps a batch of images (N, H, W, C)
+    ``judge(images)`` maps a batch of images (N, H, W, C)
     to a "looks real" score per image (N,), for example the evaluator's confidence
     ``evaluator.probabilities(images).max(axis=1)``. On each trial the observer adds independent
     Gaussian noise of standard deviation ``noise`` to the two scores (people are not
     deterministic either) and picks the side with the higher one. ``noise=0`` gives a
     deterministic observer (ties go to the left). The same seed gives the same votes.
+
+    Introduced in notebook 09_evaluation.
     """
     trials = _check_trials(trials)
     if not callable(judge):
@@ -210,13 +223,15 @@ def _png_bytes(image: np.ndarray, scale: int) -> bytes:
 class TwoAlternativeForcedChoice:
     """An ipywidgets tool that shows 2AFC trials to a person and records the votes.
 
-    Introduced in notebook 09_evaluation. Display it in a notebook (leave it as a cell's last
+    Display it in a notebook (leave it as a cell's last
     expression, or ``display(tool)``): it shows one pair at a time with the buttons
     "left looks real" and "right looks real", records a :class:`Vote` per click (with the
     response time), and moves on; after the last trial it disables the buttons and prints the
     analysis. ``tool.votes`` holds the votes, ``tool.result()`` analyses them, and
     ``on_finished(votes)`` is called once all trials are answered. Build it only when a person
     is there to click; in CI use :func:`scripted_votes`.
+
+    Introduced in notebook 09_evaluation.
     """
 
     def __init__(self, trials: Sequence[Trial], *, observer: str = "anonymous",
@@ -338,7 +353,9 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     half-width = z sqrt(p (1 - p) / n + z^2 / (4 n^2)) / (1 + z^2 / n).
     Unlike the textbook p +- z sqrt(p (1 - p) / n) it stays inside [0, 1] and does not collapse
     to a point when k = 0 or k = n. Equals ``scipy.stats.binomtest(k, n).proportion_ci(
-    confidence, method="wilson")``. Introduced in notebook 09_evaluation.
+    confidence, method="wilson")``.
+
+    Introduced in notebook 09_evaluation.
     """
     successes, trials = _counts(successes, trials)
     confidence = _confidence(confidence)
@@ -359,7 +376,9 @@ def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tup
 
     low = Beta(alpha/2; k, n - k + 1), high = Beta(1 - alpha/2; k + 1, n - k), with low = 0 when
     k = 0 and high = 1 when k = n. Equals ``scipy.stats.binomtest(k, n).proportion_ci(
-    confidence, method="exact")``. Introduced in notebook 09_evaluation.
+    confidence, method="exact")``.
+
+    Introduced in notebook 09_evaluation.
     """
     successes, trials = _counts(successes, trials)
     confidence = _confidence(confidence)
@@ -373,13 +392,15 @@ def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tup
 def analyse_votes(votes, confidence: float = 0.95, method: str = "wilson") -> TwoAFCResult:
     """The rate at which set A was picked as real, its confidence interval and a binomial test.
 
-    Introduced in notebook 09_evaluation. ``votes`` is a list of :class:`Vote` (from the widget,
+    ``votes`` is a list of :class:`Vote` (from the widget,
     :func:`scripted_votes` or :func:`load_votes`) or of booleans (True = A picked). Returns a
     :class:`TwoAFCResult`: the rate k / n, its ``confidence`` interval by ``method``
     (``"wilson"``, the default, or ``"exact"`` Clopper-Pearson), and the p-value of the
     two-sided exact binomial test of "the observer picks A with probability 0.5"
     (``scipy.stats.binomtest``). A rate near 0.5 whose interval contains 0.5 means the observers
     could not tell A from B *with this many votes*; it is not a proof that they never can.
+
+    Introduced in notebook 09_evaluation.
     """
     choices = _votes_as_choices(votes)
     confidence = _confidence(confidence)
@@ -399,7 +420,10 @@ def analyse_votes(votes, confidence: float = 0.95, method: str = "wilson") -> Tw
 # --------------------------------------------------------------------------------------------
 
 def save_votes(votes: Sequence[Vote], path: str | os.PathLike) -> pathlib.Path:
-    """Write votes to a JSON file (one object per vote), to pool observers later."""
+    """Write votes to a JSON file (one object per vote), to pool observers later.
+
+    Introduced in notebook 09_evaluation.
+    """
     if isinstance(votes, (str, bytes, Vote)) or not isinstance(votes, Iterable):
         votes = None
     votes = list(votes) if votes is not None else []
@@ -425,7 +449,10 @@ def _is_vote_record(record, fields: set) -> bool:
 
 
 def load_votes(*paths: str | os.PathLike) -> list[Vote]:
-    """Read and concatenate the votes saved by :func:`save_votes` in one or more files."""
+    """Read and concatenate the votes saved by :func:`save_votes` in one or more files.
+
+    Introduced in notebook 09_evaluation.
+    """
     if not paths:
         raise ValueError("name at least one file of votes.")
     votes = []

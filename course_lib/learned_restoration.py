@@ -50,6 +50,8 @@ class LearnedRestorerConfig:
     after this much training time (``course_lib.training.TimeLimit``). ``paste_known``: the U-Net
     copies the known pixels of its input to its output (degradations with a mask only).
     ``jit_compile``: XLA-compile the training step (Keras leaves it off on CPU-only machines).
+
+    Introduced in notebook 07_cnn_restoration.
     """
 
     architecture: str = "dncnn"
@@ -99,7 +101,7 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
                 dilated: bool = False):
     """A DnCNN-style residual denoiser: noisy image in, restored image out.
 
-    Introduced in notebook 07_cnn_restoration. ``depth`` 3x3 convolutions
+    ``depth`` 3x3 convolutions
     with ReLU predict the **noise** ``r(y)``. ``batch_norm=True`` adds batch normalisation
     between the middle ones as in the paper; it is off by default because a few minutes of CPU
     training leave its moving averages (used at inference) unsettled. The model
@@ -111,6 +113,8 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
     so every output pixel sees the whole 28 x 28 digit. Measured on 500 validation digits (noise
     sigma 0.3, depth 8, 32 filters, 75 s of training): 22.07 dB dilated against 23.22 dB plain, so
     the shipped denoiser is plain.
+
+    Introduced in notebook 07_cnn_restoration.
     """
     import keras
     from keras import layers
@@ -133,7 +137,10 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
 
 
 def dilation_rates(num_layers: int) -> list[int]:
-    """Dilation rates rising from 2 and falling back to 2: 6 layers -> [2, 3, 4, 4, 3, 2]."""
+    """Dilation rates rising from 2 and falling back to 2: 6 layers -> [2, 3, 4, 4, 3, 2].
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
         raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}.")
     rising = [2 + index for index in range((num_layers + 1) // 2)]
@@ -141,7 +148,10 @@ def dilation_rates(num_layers: int) -> list[int]:
 
 
 def receptive_field(rates: Sequence[int]) -> int:
-    """Side of the square a stack of 3x3 convolutions with these dilation rates sees: 1 + 2 sum(rates)."""
+    """Side of the square a stack of 3x3 convolutions with these dilation rates sees: 1 + 2 sum(rates).
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     return 1 + 2 * int(sum(rates))
 
 
@@ -149,7 +159,7 @@ def build_unet(filters: int = 32, levels: int = 2, image_shape=(28, 28, 1), past
                residual: bool = False):
     """A small U-Net: the damaged image and its mask (1 = known) in, the restored image out.
 
-    Introduced in notebook 07_cnn_restoration. Input (N, H, W, C + 1): the
+    Input (N, H, W, C + 1): the
     image channels and the mask stacked, so the network knows which pixels to trust. ``levels``
     times: two 3x3 convolutions, then 2x2 max-pooling (28 -> 14 -> 7); back up with transposed
     convolutions, each level concatenated with its skip connection; a sigmoid keeps pixels in
@@ -162,6 +172,8 @@ def build_unet(filters: int = 32, levels: int = 2, image_shape=(28, 28, 1), past
     sigmoid U-Net collapsed to black outputs on blur (loss stuck at 0.1125, the mean squared pixel
     of a digit, for five epochs) and on 50% missing pixels: a saturated sigmoid passes no gradient.
     H and W must be divisible by ``2 ** levels``.
+
+    Introduced in notebook 07_cnn_restoration.
     """
     import keras
     from keras import layers
@@ -210,9 +222,12 @@ def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig
                            *, build_dncnn=build_dncnn, build_unet=build_unet):
     """The compiled model that ``config`` describes (Adam, MSE against the clean image).
 
-    Introduced in notebook 07_cnn_restoration. ``steps_per_epoch`` sets the length of the cosine
+    ``steps_per_epoch`` sets the length of the cosine
     learning-rate schedule when ``config.final_learning_rate`` is given. Notebook 07 passes the
-    builders it defines in its cells, so that the code on the page is the code that trains."""
+    builders it defines in its cells, so that the code on the page is the code that trains.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     import keras
 
     if not (callable(build_dncnn) and callable(build_unet)):
@@ -236,7 +251,8 @@ def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
     that removes pixels needs its mask: a U-Net given a mask of ones would trust the zeros in the
     hole and, pasting the known pixels, return the input unchanged.
 
-    Introduced in notebook 07_cnn_restoration."""
+    Introduced in notebook 07_cnn_restoration.
+    """
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
     if not isinstance(damaged, Damaged):
@@ -256,12 +272,18 @@ def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
 
 def training_seeds(config: LearnedRestorerConfig) -> list[int]:
     """The damage seeds of the training copies: ``1000 * (seed + 1) + copy``, never 0, the seed the
-    benchmark damages the held-out digits with."""
+    benchmark damages the held-out digits with.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     return [1000 * (config.seed + 1) + copy for copy in range(config.num_copies)]
 
 
 def training_pairs(config: LearnedRestorerConfig, clean_images) -> tuple[np.ndarray, np.ndarray]:
-    """``(model inputs, clean targets)``: every clean image damaged ``config.num_copies`` times."""
+    """``(model inputs, clean targets)``: every clean image damaged ``config.num_copies`` times.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     clean_images = as_image_batch(clean_images, "clean_images", channels=1)
     degradation = deg.get_degradation(config.degradation)
     inputs = [model_inputs(degradation.apply(clean_images, seed=seed), config.architecture)
@@ -274,7 +296,7 @@ def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model
                            strategy=None):
     """Train a learned restorer on ``clean_images`` damaged by ``config.degradation``; resumable.
 
-    Introduced in notebook 07_cnn_restoration; the one training entry point
+    The one training entry point
     that the notebook, the tests and the benchmark share. The training images are damaged
     ``config.num_copies`` times with :func:`training_seeds` (the held-out test digits are damaged
     with seed 0 by the benchmark). Training goes through
@@ -283,6 +305,8 @@ def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model
     ``model``: a compiled model to train instead of a new one from ``config``; ``strategy``: a
     ``tf.distribute`` strategy to build and train the new one under.
     Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
+
+    Introduced in notebook 07_cnn_restoration.
     """
     from course_lib import training
 
@@ -314,10 +338,13 @@ def learned_restorer(model, architecture: str, handles: Sequence[str], name: str
                      batch_size: int = 500) -> Restorer:
     """Wrap a trained model as a :class:`Restorer` for :func:`benchmark`.
 
-    Introduced in notebook 07_cnn_restoration. ``handles`` is a tuple of degradation kinds or
+    ``handles`` is a tuple of degradation kinds or
     names, such as ``("hole_12",)``. The DnCNN's ``y - r(y)`` and a residual U-Net's
     ``y + c(y, m)`` are not bounded, so the outputs are clipped to [0, 1]; a NaN stays NaN,
-    and the :class:`Restorer` refuses it."""
+    and the :class:`Restorer` refuses it.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
     if not callable(model):
@@ -372,12 +399,14 @@ def load_learned_restorer(name: str, *, retrain: bool = False, config: LearnedRe
                           model=None, images=None, workdir=None, verbose="auto"):
     """The shipped learned restorer ``name`` (sha256 checked), or one trained now.
 
-    Introduced in notebook 07_cnn_restoration; notebook 08 loads ``"unet_hole_12"`` the same way.
+    Notebook 08 loads ``"unet_hole_12"`` the same way.
     ``name`` is a key of :data:`SHIPPED_RESTORERS`. Training happens when the weights are not
     shipped or ``retrain=True``, with ``config`` (default: the manifest's, else the shipped one)
     on ``images`` (default: the 8,000 shipped training digits), resumably in ``workdir``.
     ``model``: a built network to load the weights into (or to train into) instead of a new one.
     Returns ``(model, manifest_or_None)``: a Keras model reading :func:`model_inputs`.
+
+    Introduced in notebook 07_cnn_restoration.
     """
     from course_lib import training
 
@@ -409,7 +438,8 @@ def shipped_restorer(name: str, **kwargs) -> Restorer:
     """Shipped learned restorer ``name`` wrapped as a :class:`Restorer` that handles only the
     degradation it was trained on (``kwargs`` go to :func:`load_learned_restorer`).
 
-    Introduced in notebook 07_cnn_restoration."""
+    Introduced in notebook 07_cnn_restoration.
+    """
     from course_lib import training
 
     name = _shipped_name(name)
@@ -421,7 +451,10 @@ def shipped_restorer(name: str, **kwargs) -> Restorer:
 
 def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Restorer]:
     """The shipped learned restorers (all that have weights in ``data/pretrained``, or ``names``)
-    as :class:`Restorer` objects for :func:`benchmark`. Introduced in notebook 07_cnn_restoration."""
+    as :class:`Restorer` objects for :func:`benchmark`.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     from course_lib import training
 
     if isinstance(names, str):
@@ -435,7 +468,10 @@ def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Rest
 def evaluate_learned_restorer(model, config: LearnedRestorerConfig, clean_images, labels, *, evaluator=None,
                               reference_images=None) -> dict:
     """Benchmark numbers of ``model`` on ``config.degradation`` beside the damaged input:
-    PSNR, SSIM, recognition (and its ratio to clean accuracy), FID. Introduced in notebook 07."""
+    PSNR, SSIM, recognition (and its ratio to clean accuracy), FID.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     restorer = learned_restorer(model, config.architecture, (config.degradation,))
     result = benchmark([damaged_input(), restorer], clean_images, labels, degradations=[config.degradation],
                        evaluator=evaluator, reference_images=reference_images, verbose=False)
@@ -451,7 +487,10 @@ def evaluate_learned_restorer(model, config: LearnedRestorerConfig, clean_images
 def train_and_save(name: str, config: LearnedRestorerConfig | None = None, *, workdir=None, verbose=2,
                    folder=None) -> dict:
     """Train shipped restorer ``name`` on the 8,000 training digits, score it on the 2,000 held-out
-    digits (:func:`evaluate_learned_restorer`) and write its weights and manifest."""
+    digits (:func:`evaluate_learned_restorer`) and write its weights and manifest.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     from course_lib import data, training
 
     name = _shipped_name(name)
@@ -471,6 +510,10 @@ def train_and_save(name: str, config: LearnedRestorerConfig | None = None, *, wo
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.learned_restoration --train NAME`` writes the shipped restorer NAME.
+
+    Introduced in notebook 07_cnn_restoration.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="Train the shipped learned restorers.")

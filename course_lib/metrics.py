@@ -58,28 +58,40 @@ MAX_KID_SUBSETS = 1000
 
 
 class KernelDistance(typing.NamedTuple):
-    """Kernel distance (KID): mean of the unbiased MMD^2 over subsets and its standard error."""
+    """Kernel distance (KID): mean of the unbiased MMD^2 over subsets and its standard error.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     mean: float
     standard_error: float
 
 
 class InceptionScore(typing.NamedTuple):
-    """Inception Score: mean and standard deviation over the splits."""
+    """Inception Score: mean and standard deviation over the splits.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     mean: float
     std: float
 
 
 class PrecisionRecall(typing.NamedTuple):
-    """Improved precision (fidelity) and recall (coverage), each a fraction in [0, 1]."""
+    """Improved precision (fidelity) and recall (coverage), each a fraction in [0, 1].
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     precision: float
     recall: float
 
 
 class RecognitionRate(typing.NamedTuple):
-    """Classifier accuracy on restored/generated images, on clean images, and their ratio."""
+    """Classifier accuracy on restored/generated images, on clean images, and their ratio.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     accuracy: float
     clean_accuracy: float | None
@@ -144,10 +156,12 @@ def _reduce(per_image: np.ndarray, reduction: str):
 def mse(images, references, data_range: float = 1.0, reduction: str = "mean"):
     """Mean squared error of each image against its reference, then averaged over images.
 
-    Introduced in notebook 09_evaluation (and used from notebook 03 on). ``images`` and
+    Used from notebook 03 on. ``images`` and
     ``references`` are NHWC batches of one shape with values in ``[0, data_range]``.
     ``reduction="mean"`` returns a Python float, ``"none"`` the per-image array of shape (N,).
     Lower is better; 0 means identical.
+
+    Introduced in notebook 09_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     one_of(reduction, REDUCTIONS, "reduction")
@@ -160,12 +174,14 @@ def psnr(images, references, data_range: float = 1.0, reduction: str = "mean",
          max_db: float | None = None):
     """Peak signal-to-noise ratio in dB, per image, then averaged (the course's convention).
 
-    Introduced in notebook 09_evaluation. PSNR_n = 10 log10(data_range^2 / MSE_n); higher is
+    PSNR_n = 10 log10(data_range^2 / MSE_n); higher is
     better. An image identical to its reference has MSE 0 and PSNR ``+inf``, so with
     ``reduction="mean"`` a single perfect image makes the average ``inf``. Pass ``max_db``
     (for example 100) to clip each image's PSNR at that value before averaging, which keeps
     the mean finite. Averaging per-image PSNR is *not* the same as the PSNR of the pooled MSE
     (the log is applied before the mean); papers differ here, so say which one you report.
+
+    Introduced in notebook 09_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     if max_db is not None:
@@ -210,7 +226,7 @@ def ssim(images, references, data_range: float = 1.0, window_size: int = 11,
          reduction: str = "mean"):
     """Structural similarity (Wang et al. 2004), per image, then averaged over images.
 
-    Introduced in notebook 09_evaluation. With the defaults (Gaussian window 11x11, sigma 1.5,
+    With the defaults (Gaussian window 11x11, sigma 1.5,
     K1 0.01, K2 0.03, population covariance) this equals ``tf.image.ssim(a, b, max_val=1)``
     and ``skimage.metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=1, channel_axis=-1)``. The SSIM map is computed
@@ -223,6 +239,8 @@ def ssim(images, references, data_range: float = 1.0, window_size: int = 11,
     ``skimage.metrics.structural_similarity(a, b, data_range=1)`` with its *defaults*, which
     give different numbers from the standard SSIM (the pitfall notebook 09 shows).
     ``window_size`` must be odd and no larger than the image height and width.
+
+    Introduced in notebook 09_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     window_size = positive_int(window_size, "window_size")
@@ -290,7 +308,7 @@ def _matrix_square_root(matrix: np.ndarray) -> np.ndarray:
 def frechet_distance(features_a, features_b) -> float:
     """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to two feature sets: FID.
 
-    Introduced in notebook 09_evaluation. ``features_a`` (N_a, D) and ``features_b`` (N_b, D)
+    ``features_a`` (N_a, D) and ``features_b`` (N_b, D)
     are feature vectors from the same network (the course's evaluator, giving a "Frechet
     LeNet distance" for MNIST), at least 2 rows each. Fits a mean and a sample covariance to
     each set and returns ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) as a Python
@@ -300,6 +318,8 @@ def frechet_distance(features_a, features_b) -> float:
     The matrix square root follows pytorch-fid: scipy's ``sqrtm``; if that is not finite
     (singular product), retry with 1e-6 added to both diagonals; drop imaginary parts left by
     round-off. Tiny negative results from round-off are returned as 0.
+
+    Introduced in notebook 09_evaluation.
     """
     features_a = _as_features(features_a, "features_a", min_rows=2)
     features_b = _as_features(features_b, "features_b", min_rows=2)
@@ -340,7 +360,7 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
                     seed: int = 0) -> KernelDistance:
     """Kernel distance (KID): unbiased squared MMD with a cubic polynomial kernel.
 
-    Introduced in notebook 09_evaluation. For each of ``num_subsets`` random subsets of
+    For each of ``num_subsets`` random subsets of
     m = min(subset_size, N_a, N_b) rows of each set (drawn without replacement by
     ``numpy.random.default_rng(seed)``), computes the unbiased estimate
 
@@ -353,6 +373,8 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
     ``subset_size``). Unlike
     FID the estimate is unbiased: two samples of one distribution score 0 on average and may
     score slightly below 0. Lower is better.
+
+    Introduced in notebook 09_evaluation.
     """
     features_a = _as_features(features_a, "features_a", min_rows=2)
     features_b = _as_features(features_b, "features_b", min_rows=2)
@@ -410,7 +432,7 @@ def _as_probabilities(probabilities, name: str) -> np.ndarray:
 def inception_score(probabilities, num_splits: int = 10) -> InceptionScore:
     """Inception Score from class probabilities p(y|x), mean and std over splits.
 
-    Introduced in notebook 09_evaluation. ``probabilities`` (N, C) are a classifier's
+    ``probabilities`` (N, C) are a classifier's
     softmax outputs on N generated images (the course uses its MNIST evaluator, so this is an
     Inception-Score *analogue*). The rows are split into ``num_splits`` nearly equal parts
     (``numpy.array_split``, so no sample is dropped) and each part scores
@@ -418,6 +440,8 @@ def inception_score(probabilities, num_splits: int = 10) -> InceptionScore:
     1 (every image gets the same prediction) and C (confident predictions spread evenly over
     all classes); higher is better, but it never looks at real images, so it misses a
     generator that copies or mis-draws its classes. Rows are renormalised to sum to 1 exactly.
+
+    Introduced in notebook 09_evaluation.
     """
     probabilities = _as_probabilities(probabilities, "probabilities")
     num_splits = positive_int(num_splits, "num_splits")
@@ -466,7 +490,10 @@ def _fraction_inside(queries: np.ndarray, centres: np.ndarray,
 
 
 class Neighbours(typing.NamedTuple):
-    """The nearest references of each query: their row indices and Euclidean distances."""
+    """The nearest references of each query: their row indices and Euclidean distances.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
 
     indices: np.ndarray    # (N_queries, k) rows of ``references``, nearest first
     distances: np.ndarray  # (N_queries, k) Euclidean distances
@@ -475,10 +502,12 @@ class Neighbours(typing.NamedTuple):
 def nearest_neighbours(queries, references, k: int = 1) -> Neighbours:
     """The ``k`` nearest rows of ``references`` to each row of ``queries`` (Euclidean).
 
-    Introduced in notebook 03_dcgan_mnist to ask whether a generator copies its training data:
+    Asks whether a generator copies its training data:
     flatten images to rows (pixel space) or pass evaluator features, and compare a sample's
     distance to its nearest training image with a held-out image's. Computed in chunks, so
     thousands of queries against thousands of references fit in memory.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     queries = _as_features(queries, "queries")
     references = _as_features(references, "references")
@@ -499,13 +528,15 @@ def nearest_neighbours(queries, references, k: int = 1) -> Neighbours:
 def precision_recall(real_features, generated_features, k: int = 3) -> PrecisionRecall:
     """Improved precision and recall (Kynkaanniemi et al. 2019) on feature vectors.
 
-    Introduced in notebook 09_evaluation. Each set's manifold is the union of balls around
+    Each set's manifold is the union of balls around
     its points, each with radius the distance to that point's ``k``-th nearest neighbour in
     the same set (the point itself excluded). Precision = fraction of generated points inside
     the real manifold (are the samples realistic?); recall = fraction of real points inside
     the generated manifold (is all of the data covered?). A generator that drops modes keeps
     a high precision but loses recall. Each set needs more than ``k`` points; pairwise
     distances are computed 1,000 rows at a time, fine for a few thousand points.
+
+    Introduced in notebook 09_evaluation.
     """
     real_features = _as_features(real_features, "real_features")
     generated_features = _as_features(generated_features, "generated_features")
@@ -533,13 +564,15 @@ def recognition_rate(predicted_probabilities, labels,
                      clean_probabilities=None) -> RecognitionRate:
     """Accuracy of a classifier's argmax predictions on restored or generated images.
 
-    Introduced in notebook 09_evaluation. ``predicted_probabilities`` (N, C) are the
+    ``predicted_probabilities`` (N, C) are the
     evaluator's outputs on the restored (or class-conditionally generated) images and
     ``labels`` (N,) the integer classes in [0, C) they should show. Only the argmax matters,
     so logits work as well. When ``clean_probabilities`` (N, C), the outputs on the clean
     originals, are given, also returns the clean accuracy and ``relative`` = accuracy /
     clean_accuracy (``nan`` if the clean accuracy is 0): the number to read a restoration's
     recognition rate against. Missing fields are ``None``.
+
+    Introduced in notebook 09_evaluation.
     """
     predicted_probabilities = as_feature_matrix(predicted_probabilities, "predicted_probabilities")
     num_samples, num_classes = predicted_probabilities.shape

@@ -68,6 +68,8 @@ class Pix2PixConfig:
     ``adversarial_weight`` is lambda in L1 + lambda * adversarial. ``init_from`` names the shipped
     MSE U-Net whose weights the generator starts from (``None``: random initial weights, with
     ``filters`` and ``levels`` for its shape; otherwise the U-Net's own shape is used).
+
+    Introduced in notebook 08_gan_restoration.
     """
 
     degradation: str = "hole_12"
@@ -118,13 +120,15 @@ def build_patch_discriminator(filters: Sequence[int] = (32, 64), image_shape=(28
                               name: str = "patch_discriminator") -> keras.Model:
     """PatchGAN: (damaged image, mask, candidate) stacked -> a grid of real/fake logits.
 
-    Introduced in notebook 08_gan_restoration. Input (N, H, W, 2C + 1): the damaged image (C
+    Input (N, H, W, 2C + 1): the damaged image (C
     channels), its mask (1 = known) and the candidate, a clean or a restored image (C channels),
     as :func:`discriminator_inputs` stacks them. Each of ``filters`` is a stride-2 4x4 convolution
     (28 -> 14 -> 7) with a leaky ReLU; a last stride-1 4x4 convolution gives one logit per
     position: (N, H / 2^k, W / 2^k, 1) with k = len(filters). Each logit judges one patch of the
     input (22 x 22 pixels for two stride-2 layers), not the whole image: the discriminator
     asks "does this patch look like a real digit's, given the damaged input?" everywhere at once.
+
+    Introduced in notebook 08_gan_restoration.
     """
     filters = tuple(filters)
     if not filters or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
@@ -147,6 +151,8 @@ def patch_receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int]) -
 
     Walking back from one output: r = 1, then r <- (r - 1) * stride + kernel for each layer,
     last layer first. The shipped PatchGAN (4x4 kernels, strides 2, 2, 1) sees 22 x 22 pixels.
+
+    Introduced in notebook 08_gan_restoration.
     """
     kernel_sizes, strides = list(kernel_sizes), list(strides)
     if not kernel_sizes or len(kernel_sizes) != len(strides):
@@ -168,6 +174,8 @@ def discriminator_inputs(conditioning, candidate):
     :func:`course_lib.learned_restoration.model_inputs`); ``candidate`` is the clean image (real) or a
     restoration (fake). The discriminator always sees both, so it judges a completion *of this
     damaged input*, not just any digit.
+
+    Introduced in notebook 08_gan_restoration.
     """
     return ops.concatenate([conditioning, candidate], axis=-1)
 
@@ -177,6 +185,8 @@ def paste_known(generated, conditioning):
 
     ``generated`` (N, H, W, C), ``conditioning`` (N, H, W, C + 1). The generator only has to
     invent the missing pixels; a discriminator cannot tell fakes by a faint change of the known ones.
+
+    Introduced in notebook 07_cnn_restoration.
     """
     damaged, mask = conditioning[..., :-1], conditioning[..., -1:]
     return mask * damaged + (1.0 - mask) * generated
@@ -189,6 +199,8 @@ def l1_loss(restored, clean):
 
     pix2pix uses L1 rather than MSE: it is the *median* of the plausible completions that
     minimises it, which blurs less than the mean, and it keeps the restoration close to the truth.
+
+    Introduced in notebook 08_gan_restoration.
     """
     return ops.mean(ops.abs(restored - clean))
 
@@ -199,6 +211,8 @@ def generator_objective(restored, clean, fake_logits, adversarial_weight: float)
     total = E|G(y) - x| + lambda * (-E[log D(y, G(y))]), the adversarial part the non-saturating
     loss averaged over every patch logit (N, h, w, 1). lambda = 0 gives pure L1 (a plain
     restorer); a larger lambda trades distance to the truth for realism.
+
+    Introduced in notebook 03_dcgan_mnist.
     """
     l1 = l1_loss(restored, clean)                                           # scalar
     adversarial = gan.generator_loss_non_saturating(fake_logits)            # -mean log sigmoid(l)
@@ -210,11 +224,13 @@ def generator_objective(restored, clean, fake_logits, adversarial_weight: float)
 class Pix2PixBase(keras.Model):
     """The plumbing of :class:`Pix2Pix`: its two players, two optimizers and five trackers.
 
-    Introduced in notebook 08_gan_restoration. ``generator``: conditioning (N, H, W, C + 1) ->
+    ``generator``: conditioning (N, H, W, C + 1) ->
     image (N, H, W, C) in [0, 1] (the U-Net of notebook 07). ``discriminator``:
     :func:`discriminator_inputs` -> patch logits. Trackers: ``d_loss``, ``adversarial``, ``l1``,
     ``d_real`` (mean D on clean) and ``d_fake`` (mean D on restorations). A subclass defines
     ``call`` and ``train_step`` (notebook 08 shows :class:`Pix2Pix`'s in a cell).
+
+    Introduced in notebook 08_gan_restoration.
     """
 
     def __init__(self, generator, discriminator, adversarial_weight: float = 0.01, **kwargs):
@@ -251,7 +267,9 @@ class Pix2Pix(Pix2PixBase):
     ``call`` restores and pastes the result into the known pixels (:func:`paste_known`). Each
     ``train_step`` computes one restoration and updates both players from it: the discriminator
     on real = (y, clean x) against fake = (y, G(y)); the generator on L1 + lambda * adversarial
-    (:func:`generator_objective`). Introduced in notebook 08_gan_restoration.
+    (:func:`generator_objective`).
+
+    Introduced in notebook 08_gan_restoration.
     """
 
     def call(self, conditioning, training=False):
@@ -286,7 +304,9 @@ class Pix2Pix(Pix2PixBase):
 def mse_unet(retrain: bool = False):
     """The shipped MSE-trained U-Net of notebook 07 (``unet_hole_12``): ``(model, manifest)``.
 
-    Introduced in notebook 08_gan_restoration, where it is the baseline and the generator's start.
+    Notebook 08's baseline and the cGAN generator's start.
+
+    Introduced in notebook 08_gan_restoration.
     """
     return learned.load_learned_restorer(MSE_UNET_NAME, retrain=retrain)
 
@@ -305,10 +325,12 @@ def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None, *, mo
                   build_discriminator=build_patch_discriminator) -> Pix2Pix:
     """A compiled, built :class:`Pix2Pix` for ``config``.
 
-    Introduced in notebook 08_gan_restoration. ``generator``: a U-Net to start from; its weights
+    ``generator``: a U-Net to start from; its weights
     are copied into a fresh clone (the model passed in is left untouched). Without it, a new
     U-Net with ``config.filters`` and ``config.levels`` is built with random weights. Notebook 08
     passes the ``Pix2Pix`` class and the PatchGAN builder it defines in its cells.
+
+    Introduced in notebook 08_gan_restoration.
     """
     if not (isinstance(model_class, type) and issubclass(model_class, Pix2PixBase)):
         raise TypeError(f"model_class must be a subclass of course_lib.pix2pix.Pix2PixBase, got {model_class!r}.")
@@ -336,7 +358,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
                   model_class=Pix2Pix, build_discriminator=build_patch_discriminator):
     """Train the cGAN restorer on ``clean_images`` damaged by ``config.degradation``; resumable.
 
-    Introduced in notebook 08_gan_restoration; the one entry point the notebook, the tests, the
+    The one entry point the notebook, the tests, the
     sweep and ``python -m course_lib.pix2pix --train`` share. ``clean_images`` (N, H, W, C) in
     [0, 1] are damaged once with seed ``config.seed``. ``model``: a built :class:`Pix2Pix` to
     train instead of a new one; ``generator``: the U-Net a new one starts from; when it is None
@@ -346,6 +368,8 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
     starting weights) and stops after ``config.max_seconds`` of training.
     Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
     ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (when ``model`` is None).
+
+    Introduced in notebook 08_gan_restoration.
     """
     from course_lib import training
 
@@ -379,8 +403,10 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
 def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 500) -> Restorer:
     """Wrap a cGAN generator (a U-Net) as a :class:`~course_lib.restorer.Restorer` for ``benchmark``.
 
-    Introduced in notebook 08_gan_restoration. It handles ``hole_12`` only (what it was trained
+    It handles ``hole_12`` only (what it was trained
     on) and pastes the known pixels back, exactly as in training.
+
+    Introduced in notebook 08_gan_restoration.
     """
     if isinstance(generator, Pix2Pix):
         generator = generator.generator
@@ -401,7 +427,10 @@ def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 
 # --------------------------------------------------------------------------- shipped weights
 
 def check_generator_shape(config: Pix2PixConfig, unet_manifest: dict | None) -> None:
-    """Raise ``ValueError`` unless ``config.filters`` / ``levels`` are those of the U-Net it starts from."""
+    """Raise ``ValueError`` unless ``config.filters`` / ``levels`` are those of the U-Net it starts from.
+
+    Introduced in notebook 08_gan_restoration.
+    """
     if not unet_manifest:
         return
     shape = {key: unet_manifest["config"][key] for key in ("filters", "levels")}
@@ -414,11 +443,13 @@ def load_pix2pix(name: str = SHIPPED_NAME, *, retrain: bool = False, config: Pix
                  model=None, images=None, verbose=2):
     """The shipped cGAN generator ``pix2pix_hole_12``, or a freshly trained one: ``(generator, manifest)``.
 
-    Introduced in notebook 08_gan_restoration. Loads the weights in ``data/pretrained`` (sha256
+    Loads the weights in ``data/pretrained`` (sha256
     checked) unless ``retrain`` or nothing is shipped; then trains with ``config`` (default: the
     manifest's, else the shipped configuration) on ``images`` (default: the 8,000 shipped
     training digits). ``model``: a built U-Net generator to load the weights into (or to train
     into) instead of a new one. ``manifest`` is None when it trained.
+
+    Introduced in notebook 08_gan_restoration.
     """
     from course_lib import training
 
@@ -445,8 +476,10 @@ def load_pix2pix(name: str = SHIPPED_NAME, *, retrain: bool = False, config: Pix
 
 def shipped_restorers() -> list[Restorer]:
     """The shipped cGAN as a one-element list of :class:`~course_lib.restorer.Restorer` (empty when
-    its weights are not shipped), ready to add to ``benchmark.benchmark``. Introduced in notebook
-    08_gan_restoration."""
+    its weights are not shipped), ready to add to ``benchmark.benchmark``.
+
+    Introduced in notebook 08_gan_restoration.
+    """
     from course_lib import training
 
     if not training.has_shipped_weights(SHIPPED_NAME):
@@ -458,9 +491,11 @@ def shipped_restorers() -> list[Restorer]:
 def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
     """Share of the missing pixels (mask 0) whose restored value is grey, in (low, high): a blur meter.
 
-    Introduced in notebook 08_gan_restoration. Real MNIST strokes are black or white with thin
+    Real MNIST strokes are black or white with thin
     grey edges; a restorer that averages completions leaves grey where they disagree.
     ``restored`` (N, H, W, C) in [0, 1], ``mask`` (N, H, W, 1) with 1 = known.
+
+    Introduced in notebook 08_gan_restoration.
     """
     restored = as_image_batch(restored, "restored")
     mask = as_image_batch(mask, "mask", channels=1)
@@ -477,7 +512,10 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
 
 
 def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, reference_images=None, seed: int = 0):
-    """Benchmark rows of ``restorers`` on ``hole_12`` (PSNR, SSIM, recognition, FID): a :class:`BenchmarkResult`."""
+    """Benchmark rows of ``restorers`` on ``hole_12`` (PSNR, SSIM, recognition, FID): a :class:`BenchmarkResult`.
+
+    Introduced in notebook 08_gan_restoration.
+    """
     return benchmark(restorers, clean_images, labels, degradations=HANDLES, evaluator=evaluator,
                      reference_images=reference_images, seed=seed, verbose=False)
 
@@ -488,7 +526,7 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
                              build_discriminator=build_patch_discriminator) -> list[dict]:
     """The perception-distortion trade-off, measured: one short fine-tune per lambda, then the benchmark.
 
-    Introduced in notebook 08_gan_restoration. For each lambda in ``weights`` the cGAN starts
+    For each lambda in ``weights`` the cGAN starts
     from ``generator`` (the MSE U-Net) and trains with ``config`` (its time limit and epochs)
     with that ``adversarial_weight``; each is scored on ``test_images`` damaged by
     ``config.degradation`` (seed 0). Returns one dict per lambda: ``adversarial_weight``,
@@ -496,6 +534,8 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     hole's pixels, :func:`grey_share`) and ``training_seconds``.
     Each fine-tune starts afresh (``restart``), so every lambda trains from the same start for the same time.
     ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (notebook 08 passes its own).
+
+    Introduced in notebook 08_gan_restoration.
     """
     weights = [float(weight) for weight in weights]
     if not weights:
@@ -526,6 +566,8 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
 
     The manifest's metrics compare it with the MSE U-Net it started from on the 2,000 held-out
     digits (``hole_12``, damage seed 0): PSNR, SSIM, recognition and FID for both.
+
+    Introduced in notebook 08_gan_restoration.
     """
     from course_lib import data, training
     from course_lib.evaluator import load_evaluator
@@ -563,6 +605,10 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.pix2pix --train`` writes data/pretrained/pix2pix_hole_12.*.
+
+    Introduced in notebook 08_gan_restoration.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description=f"Train the course cGAN and write data/pretrained/{SHIPPED_NAME}.*")

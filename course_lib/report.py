@@ -14,6 +14,10 @@ HEADLINE_MIME = "application/vnd.course.headline+json"
 
 
 def format_value(value: float, unit: str = "", digits: int = 4) -> str:
+    """A number as the headline cells print it: ``digits`` significant digits and its unit.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         text = str(value)
     elif isinstance(value, (int, float)):
@@ -24,7 +28,10 @@ def format_value(value: float, unit: str = "", digits: int = 4) -> str:
 
 
 def headline(label: str, value, *, unit: str = "", reference: str | None = None, digits: int = 4) -> dict:
-    """Display ``label: value unit (reference)`` and record it for the course index."""
+    """Display ``label: value unit (reference)`` and record it for the course index.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     if not isinstance(label, str) or not label:
         raise ValueError("label must be a non-empty string.")
     text = f"{label}: {format_value(value, unit, digits)}" + (f" ({reference})" if reference else "")

@@ -99,7 +99,7 @@ def _tuned(method: str, degradation: Degradation):
 def clipped_mean(values, sigma: float) -> np.ndarray:
     """``E[clip(x + sigma n, 0, 1)]`` for ``n ~ N(0, 1)``, elementwise for clean values ``x``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. With
+    With
     ``a = -x / sigma`` and ``b = (1 - x) / sigma`` (Phi, phi: standard normal CDF and density):
 
         E = x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + (1 - Phi(b)),
@@ -107,6 +107,8 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     the mean of the part of ``x + sigma n`` inside [0, 1] plus the mass clipped to 1. It rises
     monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     values = _finite_array(values, "values")
     sigma = non_negative_number(sigma, "sigma")
@@ -121,12 +123,14 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
 def unclip(estimates, sigma: float) -> np.ndarray:
     """Map denoised values of a clipped-noise image back to the clean scale.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. A denoiser that averages
+    A denoiser that averages
     (TV, NL-means, wavelets, BM3D) estimates ``E[clip(x + sigma n, 0, 1)]``, not ``x``: on a
     black background it returns about ``0.12`` for sigma 0.3 instead of 0. This inverts
     :func:`clipped_mean` by monotone interpolation on a grid of 2,001 values of ``x``
     (estimates below ``clipped_mean(0)`` map to 0, above ``clipped_mean(1)`` to 1), the
     correction of Foi (2009) for clipped noisy images.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     estimates = _finite_array(estimates, "estimates")
     sigma = non_negative_number(sigma, "sigma")
@@ -149,7 +153,9 @@ def _restore_damaged_input(damaged: Damaged) -> np.ndarray:
 def damaged_input() -> Restorer:
     """The 'do nothing' baseline: the damaged images themselves (zero fill for missing pixels,
     nearest upsampling for low-resolution images). Every table reads against this row.
-    Introduced in notebook 06_degradations_and_classical_restoration."""
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
     return Restorer("damaged input", _restore_damaged_input, deg.KINDS,
                     "no restoration (missing pixels = 0; low resolution shown by nearest upsampling)")
 
@@ -188,7 +194,7 @@ INTERPOLATION_METHODS = {"nearest": ("nearest", "nearest"), "bilinear": ("biline
 def interpolation(method: str = "bicubic") -> Restorer:
     """Interpolation: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. On low-resolution
+    On low-resolution
     images (``down``) it enlarges with spline order 0, 1 or 3 (:func:`~course_lib.degradations.upsample`).
     On images with missing pixels (``missing``) it interpolates the scattered known pixels with
     ``scipy.interpolate.griddata`` (nearest, linear or cubic on their Delaunay triangulation);
@@ -201,6 +207,8 @@ def interpolation(method: str = "bicubic") -> Restorer:
     new triangulation, which computes the triangles' barycentric transforms with many tiny LAPACK
     calls, and to OpenBLAS handing each of them to its threads. With ``OPENBLAS_NUM_THREADS=1``
     set before NumPy is first imported, the same calls took 0.04 to 0.09 s.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     if not isinstance(method, str) or method not in INTERPOLATION_METHODS:
         raise ValueError(f"Unknown interpolation method {method!r}; expected one of "
@@ -225,8 +233,10 @@ def interpolation(method: str = "bicubic") -> Restorer:
 def mean_image_fill(train_images) -> Restorer:
     """Fill missing pixels with the mean training image (the same guess for every digit).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``train_images``
+    ``train_images``
     (N, H, W, C) must be training images, never the test images it will be scored on.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     mean_image = as_image_batch(train_images, "train_images").mean(axis=0)   # (H, W, C)
 
@@ -244,10 +254,12 @@ def mean_image_fill(train_images) -> Restorer:
 def biharmonic() -> Restorer:
     """Biharmonic inpainting (``skimage.restoration.inpaint_biharmonic``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Fills the missing
+    Fills the missing
     pixels with the smoothest surface (Laplacian of the Laplacian = 0) that agrees with the known
     pixels around them. scikit-image's mask marks the pixels to fill (True), the inverse of
     the course's convention.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import inpaint_biharmonic
 
@@ -270,9 +282,11 @@ def _noise_sigma(degradation: Degradation) -> float:
 def median(size: int | None = None) -> Restorer:
     """Median filter over a ``size`` x ``size`` window (``scipy.ndimage.median_filter``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. The median ignores
+    The median ignores
     outliers, so it removes salt-and-pepper noise almost perfectly; on Gaussian noise it is a
     weak denoiser. ``size=None`` uses the tuned size (3 for salt-and-pepper).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     if size is not None:
         size = positive_int(size, "size")
@@ -305,10 +319,12 @@ def _denoiser(name: str, key: str, denoise_2d, parameter, correct_clipping: bool
 def total_variation(weight: float | None = None, correct_clipping: bool = True) -> Restorer:
     """Total-variation denoising (Chambolle; ``skimage.restoration.denoise_tv_chambolle``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Minimises
+    Minimises
     ``||x - y||^2 / 2 + weight * TV(x)``: piecewise-constant images with sharp edges win.
     ``weight=None`` uses the tuned weight for the noise level; ``correct_clipping`` applies
     :func:`unclip` afterwards.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_tv_chambolle
 
@@ -322,13 +338,15 @@ def total_variation(weight: float | None = None, correct_clipping: bool = True) 
 def non_local_means(h_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
     """Non-local means (``skimage.restoration.denoise_nl_means``, 5x5 patches, distance 6).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Each pixel becomes a
+    Each pixel becomes a
     weighted average of pixels whose surrounding patches look alike, wherever they are:
     weight = exp(-max(d^2 - 2 s^2, 0) / h^2) for the mean squared patch difference d^2. The
     filter strength is ``h = h_scale x sigma`` (``h_scale`` tuned per noise level when ``None``);
     ``s`` is the standard deviation of the *clipped* noise on a black background,
     ``sigma sqrt(1/2 - 1/(2 pi))`` = 0.58 sigma: passing the unclipped sigma would declare almost
     every patch similar and blur the digit.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_nl_means
 
@@ -346,9 +364,11 @@ def non_local_means(h_scale: float | None = None, correct_clipping: bool = True)
 def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
     """Wavelet shrinkage (``skimage.restoration.denoise_wavelet``, BayesShrink, soft, db1).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Noise spreads over all
+    Noise spreads over all
     wavelet coefficients while a digit concentrates in a few large ones, so shrinking small
     coefficients removes noise. The threshold uses ``sigma_scale`` x the noise sigma (tuned).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_wavelet
 
@@ -366,10 +386,12 @@ def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> 
 def bm3d_denoiser(sigma_scale: float | None = None, correct_clipping: bool = True) -> Restorer:
     """BM3D (the ``bm3d`` package by Mäkinen, Azzari and Foi; block matching + 3-D filtering).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Groups similar 8x8
+    Groups similar 8x8
     blocks into 3-D stacks, shrinks them in a 3-D transform domain, then repeats with Wiener
     filtering. It is told ``sigma_psd = sigma_scale x sigma`` (``sigma_scale`` tuned when
     ``None``). About 0.4 s per 28x28 digit on one CPU core: marked ``slow``.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     import bm3d
 
@@ -401,9 +423,11 @@ def _deconvolve(damaged: Damaged, deconvolve_2d) -> np.ndarray:
 def wiener(balance: float | None = None) -> Restorer:
     """Wiener deconvolution with the known PSF (``skimage.restoration.wiener``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Divides by the PSF in
+    Divides by the PSF in
     the Fourier domain, regularised by ``balance`` (a Laplacian prior; tuned when ``None``):
     larger balance, smoother result; too small, ringing.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import wiener as skimage_wiener
 
@@ -420,9 +444,11 @@ def wiener(balance: float | None = None) -> Restorer:
 def richardson_lucy(num_iter: int | None = None) -> Restorer:
     """Richardson-Lucy deconvolution with the known PSF (``skimage.restoration.richardson_lucy``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Multiplicative updates
+    Multiplicative updates
     that keep the image non-negative; more iterations sharpen more and amplify noise, so the
     number of iterations (tuned when ``None``) is the regulariser.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
@@ -440,8 +466,10 @@ def richardson_lucy(num_iter: int | None = None) -> Restorer:
 def classical_restorers(train_images) -> list[Restorer]:
     """Every classical restorer of notebook 06, with the tuned parameters, in table order.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``train_images`` gives
+    ``train_images`` gives
     the mean image for :func:`mean_image_fill` (use the training split, never the test split).
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     return [damaged_input(), interpolation("nearest"), interpolation("bilinear"),
             interpolation("bicubic"), mean_image_fill(train_images), biharmonic(), median(),
@@ -456,8 +484,10 @@ def classical_restorers(train_images) -> list[Restorer]:
 def validation_split(num_train: int, size: int = VALIDATION_SIZE, seed: int = 0) -> np.ndarray:
     """Indices of ``size`` validation images among ``num_train`` training images (seeded).
 
-    Introduced in notebook 06_degradations_and_classical_restoration. The classical
+    The classical
     restorers are tuned on these training digits; the held-out test digits stay unseen.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     num_train = positive_int(num_train, "num_train")
     size = positive_int(size, "size")
@@ -483,12 +513,14 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
                    slow_size: int = SLOW_VALIDATION_SIZE, verbose: bool = True) -> dict:
     """Grid-search each method's parameter on validation digits; return a ``TUNED_PARAMETERS``-like dict.
 
-    Introduced in notebook 06_degradations_and_classical_restoration. Reads **only**
+    Reads **only**
     ``dataset.x_train``: :func:`validation_split` carves ``size`` digits from it (``slow_size``
     for BM3D), damages them with seed ``TUNING_SEED`` and keeps, per degradation, the grid value
     with the highest mean PSNR. Noise methods are tuned on ``noise_levels`` (noise 0.1 / 0.3 /
     0.5), deconvolution on the benchmark blur. The BM3D, wavelet and non-local-means grids are
     multiples of the noise sigma; the result stores BM3D's ``sigma_psd`` and the other multiples.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
     for value, name in ((methods, "methods"), (noise_levels, "noise_levels")):
         if isinstance(value, str):
@@ -523,6 +555,10 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.restoration --tune`` re-tunes the classical restorers.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="Re-tune the classical restorers on the validation split.")

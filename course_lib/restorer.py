@@ -34,7 +34,7 @@ RANGE_TOLERANCE = 1e-4
 class Restorer:
     """A restoration method: ``restorer(damaged) -> restored images`` (N, H, W, C) in [0, 1].
 
-    Introduced in notebook 06_degradations_and_classical_restoration. ``function`` receives the
+    ``function`` receives the
     :class:`~course_lib.degradations.Damaged` batch (images, mask with 1 = known, and the
     degradation, so a method can read the noise level or the blur kernel). ``handles`` is a tuple
     of degradation kinds (``"noise"``, ``"hole"``, ...) or exact names (``"noise_0.3"``) the
@@ -47,6 +47,8 @@ class Restorer:
     it refuses a result that is not finite, in [0, 1] and of the clean images' shape (the damaged
     shape, times the factor for ``down``). A method whose output may overshoot [0, 1] (cubic
     interpolation, deconvolution, a residual network) clips it itself.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
     """
 
     name: str
@@ -155,8 +157,10 @@ def _handled_degradations(name: str, handles) -> tuple[str, ...]:
 def per_channel(images: np.ndarray, function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Apply a 2-D ``function`` to every image and channel: (N, H, W, C) -> (N, H, W, C), float32.
 
-    Introduced in notebook 06_degradations_and_classical_restoration, whose denoisers and
-    deconvolutions work on one 2-D image at a time."""
+    The denoisers and deconvolutions of notebook 06 work on one 2-D image at a time.
+
+    Introduced in notebook 06_degradations_and_classical_restoration.
+    """
     restored = np.empty_like(images, dtype=np.float32)
     for index in range(images.shape[0]):
         for channel in range(images.shape[-1]):

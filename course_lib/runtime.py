@@ -26,7 +26,10 @@ BUDGET_NAMES = ("smoke", "cpu", "gpu")
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """What a run is allowed to cost; notebooks scale their training from it with per_budget."""
+    """What a run is allowed to cost; notebooks scale their training from it with per_budget.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
 
     name: str
     description: str
@@ -49,6 +52,8 @@ def import_tensorflow():
     TensorFlow writes messages such as "Could not find cuda drivers" straight to the process's
     standard error while it loads; in a notebook they land in the output of whichever cell
     imported it first. Python errors still propagate as usual.
+
+    Introduced in notebook 09_evaluation.
     """
     import sys
 
@@ -73,14 +78,20 @@ def import_tensorflow():
 
 
 def has_gpu() -> bool:
-    """True when TensorFlow sees at least one GPU."""
+    """True when TensorFlow sees at least one GPU.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     tf = import_tensorflow()
 
     return bool(tf.config.list_physical_devices("GPU"))
 
 
 def resolve_budget(name: str) -> Budget:
-    """The :class:`Budget` called ``name``; ``"auto"`` means ``gpu`` with a GPU, else ``cpu``."""
+    """The :class:`Budget` called ``name``; ``"auto"`` means ``gpu`` with a GPU, else ``cpu``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     one_of(name, BUDGET_NAMES + ("auto",), "budget")
     if name == "auto":
         name = "gpu" if has_gpu() else "cpu"
@@ -88,7 +99,10 @@ def resolve_budget(name: str) -> Budget:
 
 
 def per_budget(budget: str | Budget, *, smoke, cpu, gpu):
-    """Pick the value for this budget: ``per_budget(BUDGET, smoke=1, cpu=20, gpu=60)``."""
+    """Pick the value for this budget: ``per_budget(BUDGET, smoke=1, cpu=20, gpu=60)``.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     name = budget.name if isinstance(budget, Budget) else resolve_budget(budget).name
     return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[name]
 
@@ -98,7 +112,9 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
     With ``deterministic=True`` TensorFlow also runs its ops deterministically (slower on GPU,
     and it stays on for the rest of the process), so the same seed on the same machine gives
-    the same numbers. Introduced in notebook 00_welcome_and_setup.
+    the same numbers.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}.")
@@ -113,12 +129,19 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 
 def on_colab() -> bool:
-    """True inside Google Colab."""
+    """True inside Google Colab.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
 @dataclasses.dataclass(frozen=True)
 class DeviceReport:
+    """What notebook 00 prints about the machine: Python, TensorFlow and Keras versions, cores and accelerators.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     python: str
     tensorflow: str
     keras: str
@@ -144,12 +167,18 @@ class DeviceReport:
 
 
 def tpu_address() -> str | None:
-    """The TPU's address when the environment announces one (Colab, Cloud TPU VMs), else None."""
+    """The TPU's address when the environment announces one (Colab, Cloud TPU VMs), else None.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     return os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME")
 
 
 def device_report() -> DeviceReport:
-    """What this machine offers: versions, CPU cores, GPUs, TPU, Colab or not."""
+    """What this machine offers: versions, CPU cores, GPUs, TPU, Colab or not.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     tf = import_tensorflow()
     import keras
 
@@ -165,7 +194,9 @@ def pick_strategy(devices: list[str] | None = None, verbose: bool = True):
 
     A TPU when the environment announces one; several GPUs: ``MirroredStrategy``; otherwise
     the default (single-device) strategy. ``devices`` forces a ``MirroredStrategy`` over the
-    listed devices, e.g. two logical CPUs in a test. Introduced in notebook 00_welcome_and_setup.
+    listed devices, e.g. two logical CPUs in a test.
+
+    Introduced in notebook 00_welcome_and_setup.
     """
     import tensorflow as tf
 

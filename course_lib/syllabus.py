@@ -11,6 +11,10 @@ NOTEBOOK_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 
 @dataclasses.dataclass(frozen=True)
 class Lesson:
+    """One row of the syllabus: number, slug, title and what the notebook teaches.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     number: str
     slug: str
     title: str
@@ -48,7 +52,10 @@ SYLLABUS = (
 
 
 def syllabus_markdown(current: str | None = None) -> str:
-    """The syllabus as a Markdown table, linking the notebooks that are in the repository."""
+    """The syllabus as a Markdown table, linking the notebooks that are in the repository.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     rows = ["| # | notebook | teaches |", "|---|---|---|"]
     for lesson in SYLLABUS:
         title = lesson.title
@@ -61,7 +68,10 @@ def syllabus_markdown(current: str | None = None) -> str:
 
 
 def show_syllabus(current: str | None = None):
-    """Display :func:`syllabus_markdown` in a notebook."""
+    """Display :func:`syllabus_markdown` in a notebook.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     from IPython.display import Markdown
 
     return Markdown(syllabus_markdown(current))

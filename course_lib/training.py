@@ -48,7 +48,10 @@ DEFAULT_WORKDIR = pathlib.Path(os.environ.get("COURSE_WORKDIR", pathlib.Path.hom
 
 
 def config_key(config: dict) -> str:
-    """A short, stable hash of a JSON-serialisable configuration."""
+    """A short, stable hash of a JSON-serialisable configuration.
+
+    Introduced in notebook 05_vae_mnist.
+    """
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -59,6 +62,8 @@ def epoch_batches(arrays, batch_size: int, seed: int, first_epoch: int, last_epo
     Epoch ``e`` visits the examples in the order of a permutation drawn from a stateless RNG
     with seed ``(seed, e)``: the order depends only on the epoch, never on how many epochs this
     process has already run. The last partial batch of each epoch is dropped.
+
+    Introduced in notebook 05_vae_mnist.
     """
     tf = import_tensorflow()
 
@@ -114,6 +119,8 @@ class TimeLimit(keras.callbacks.Callback):
     run that is measured or saved more often is not trained less, and every family's
     ``training_seconds`` means the same thing. ``already_trained`` is the time a resumed run
     trained before (:func:`resumable_fit` passes it); ``training_seconds`` holds the total.
+
+    Introduced in notebook 05_vae_mnist.
     """
 
     def __init__(self, seconds: float | None = None, clock=time.perf_counter, already_trained: float = 0.0):
@@ -217,6 +224,8 @@ def boolean(value, name: str) -> bool:
     """``value`` if it is a real ``bool`` (NumPy's included), else a ``TypeError`` naming ``name``.
 
     A flag such as ``retrain="no"`` would otherwise count as true and start minutes of training.
+
+    Introduced in notebook 05_vae_mnist.
     """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
@@ -239,6 +248,8 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     Returns a ``keras.callbacks.History``-like object whose ``history`` covers all epochs and
     whose ``training_seconds`` is the run's training time, measured the same way for every model.
     A model built under a ``tf.distribute`` strategy's scope trains with that strategy.
+
+    Introduced in notebook 05_vae_mnist.
     """
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
@@ -286,7 +297,10 @@ MANIFEST_FIELDS = {"file": str, "sha256": str, "command": str, "seed": int, "con
 
 
 def pretrained_dir() -> pathlib.Path:
-    """The folder of shipped weights and manifests: ``data/pretrained`` (or under ``$COURSE_DATA_DIR``)."""
+    """The folder of shipped weights and manifests: ``data/pretrained`` (or under ``$COURSE_DATA_DIR``).
+
+    Introduced in notebook 05_vae_mnist.
+    """
     return data_dir() / "pretrained"
 
 
@@ -305,6 +319,8 @@ def read_manifest(name: str) -> dict:
     call, start-up and per-epoch checkpoints included).
     A missing manifest is a ``FileNotFoundError``; one that is not JSON, not an object, or lacks
     a field (a damaged install) is a ``ValueError`` naming the file and how to restore it.
+
+    Introduced in notebook 05_vae_mnist.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be the name of shipped weights (a string), got {name!r}.")
@@ -335,6 +351,8 @@ def has_shipped_weights(name: str) -> bool:
     ``False`` when neither exists (nothing was shipped under that name). One without the other
     is a damaged install, never a reason to train for minutes: a ``FileNotFoundError`` names the
     missing file and how to restore it. A damaged manifest is a ``ValueError`` (:func:`read_manifest`).
+
+    Introduced in notebook 05_vae_mnist.
     """
     # data_dir() refuses a COURSE_DATA_DIR that names no folder: a mistyped one is not "nothing shipped"
     manifest_path = pretrained_dir() / f"{name}.json"
@@ -358,6 +376,8 @@ def config_from_manifest(config_class, manifest: dict, name: str = "the manifest
 
     A key the class does not know, or a value its checks refuse, is a ``ValueError`` naming the
     manifest and the key, not a dataclass ``TypeError``.
+
+    Introduced in notebook 05_vae_mnist.
     """
     recorded = manifest["config"]
     fields = [field.name for field in dataclasses.fields(config_class)]
@@ -380,6 +400,8 @@ def shipped_config(name: str, config_class, default, *, config=None, retrain: bo
     wrong answer (or Keras's "objects could not be loaded"): when the weights will be loaded
     (``retrain`` false) and ``config`` differs from the manifest's, a ``ValueError`` names each
     setting that differs.
+
+    Introduced in notebook 05_vae_mnist.
     """
     retrain = boolean(retrain, "retrain")
     if config is not None and not isinstance(config, config_class):
@@ -406,6 +428,8 @@ def save_pretrained(model, name: str, *, command: str, seed: int, config: dict, 
 
     ``metrics`` should hold ``training_seconds``, the run's ``history.training_seconds`` from
     :func:`resumable_fit` (time inside epochs), so that manifests compare like with like.
+
+    Introduced in notebook 05_vae_mnist.
     """
     folder = pathlib.Path(folder) if folder is not None else pretrained_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -427,7 +451,10 @@ def save_pretrained(model, name: str, *, command: str, seed: int, config: dict, 
 
 
 def load_pretrained(model, name: str) -> dict:
-    """Load shipped weights ``name`` into ``model`` after checking their sha256; returns the manifest."""
+    """Load shipped weights ``name`` into ``model`` after checking their sha256; returns the manifest.
+
+    Introduced in notebook 05_vae_mnist.
+    """
     manifest = read_manifest(name)
     path = pretrained_dir() / manifest["file"]
     if not path.exists():
@@ -449,6 +476,8 @@ def load_or_train(name: str, build, train, *, retrain: bool = False):
     trains it in place. With ``retrain=True`` (a notebook's ``RETRAIN`` parameter) training
     always happens. A half-installed model (weights without manifest or the reverse) is a
     ``FileNotFoundError`` from :func:`has_shipped_weights`, never a reason to train.
+
+    Introduced in notebook 05_vae_mnist.
     """
     retrain = boolean(retrain, "retrain")
     shipped = has_shipped_weights(name)
@@ -473,6 +502,8 @@ def distribution_scope(strategy=None):
     A model built (and compiled) in a ``MirroredStrategy`` or ``TPUStrategy`` scope keeps its
     variables on every replica, and ``fit()`` (hence :func:`resumable_fit`) splits each batch
     across them; every training entry point takes ``strategy=`` and builds its model here.
+
+    Introduced in notebook 05_vae_mnist.
     """
     tf = import_tensorflow()
     if strategy is None:
@@ -488,6 +519,8 @@ def build_config(config, strategy=None):
     strategy has several replicas, since an XLA-compiled step cannot use a variable that a
     ``MirroredStrategy`` keeps on another device (the random-generator states); unchanged otherwise.
     The run folder stays keyed by ``config`` itself: XLA changes the speed, not the result.
+
+    Introduced in notebook 05_vae_mnist.
     """
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     if replicas > 1 and getattr(config, "jit_compile", False):
@@ -498,7 +531,10 @@ def build_config(config, strategy=None):
 def train_shipped(names, configs: dict, train_and_save) -> None:
     """The ``--train NAME ...`` command line of a family with several shipped models: for each
     name, seed everything with its configuration's seed, call ``train_and_save(name)`` and print
-    the manifest's metrics (without the per-epoch history)."""
+    the manifest's metrics (without the per-epoch history).
+
+    Introduced in notebook 05_vae_mnist.
+    """
     from course_lib import runtime
 
     for name in names:

@@ -54,7 +54,9 @@ def gaussian_kl(mean, log_var):
     """KL(N(mean, diag(exp(log_var))) || N(0, I)) per example, in nats, in closed form.
 
     KL = -1/2 * sum_j (1 + log_var_j - mean_j^2 - exp(log_var_j))    (batch, latent_dim) -> (batch,)
-    Zero exactly when mean = 0 and log_var = 0, positive otherwise. Introduced in notebook 04_vae_theory.
+    Zero exactly when mean = 0 and log_var = 0, positive otherwise.
+
+    Introduced in notebook 04_vae_theory.
     """
     kl = -0.5 * (1.0 + log_var - ops.square(mean) - ops.exp(log_var))  # (batch, latent_dim)
     return ops.sum(kl, axis=-1)                                          # (batch,)
@@ -64,6 +66,7 @@ def log_normal(z, mean, log_var):
     """log N(z; mean, diag(exp(log_var))) summed over the last axis, in nats.
 
     log N = -1/2 * sum_j (log 2 pi + log_var_j + (z_j - mean_j)^2 / exp(log_var_j))
+
     Introduced in notebook 04_vae_theory.
     """
     return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
@@ -78,7 +81,9 @@ def bernoulli_log_likelihood(targets, logits):
     """log p(x|z) for binary pixels x with p(x_i = 1) = sigmoid(logit_i), summed per example.
 
     log p = sum_i x_i * l_i - softplus(l_i)   (= minus the binary cross-entropy; stable for large |l|)
-    (batch, ...) -> (batch,). Introduced in notebook 04_vae_theory.
+    (batch, ...) -> (batch,).
+
+    Introduced in notebook 04_vae_theory.
     """
     return _sum_over_example(targets * logits - ops.softplus(logits))
 
@@ -87,6 +92,7 @@ def gaussian_log_likelihood(targets, means, std: float):
     """log N(x; means, std^2 I) summed per example: (batch, ...) -> (batch,).
 
     log p = -1/2 * sum_i ((x_i - m_i)^2 / std^2 + log 2 pi + 2 log std)
+
     Introduced in notebook 04_vae_theory.
     """
     if not (std > 0 and math.isfinite(std)):
@@ -103,6 +109,7 @@ class Sampling(layers.Layer):
     dimension, from the layer's own ``keras.random.SeedGenerator``. The sample is a
     differentiable function of ``mean`` and ``log_var``, so gradients reach the encoder.
     ``num_samples=k`` draws k samples per example: (k, batch, latent_dim).
+
     Introduced in notebook 04_vae_theory.
     """
 
@@ -130,7 +137,9 @@ def build_encoder(latent_dim: int = 2, filters=(32, 64), hidden_units: int = 0,
     """image (28, 28, 1) -> [mean, log_var], each (latent_dim,): stride-2 convolutions, then linear heads.
 
     Each 3x3 convolution with stride 2 halves the side, rounding up (28 -> 14 -> 7 -> 4);
-    ``hidden_units > 0`` adds a dense ReLU layer before the two heads. Introduced in notebook 05_vae_mnist.
+    ``hidden_units > 0`` adds a dense ReLU layer before the two heads.
+
+    Introduced in notebook 05_vae_mnist.
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
     image = keras.Input(tuple(image_shape), name="image")
@@ -149,7 +158,9 @@ def build_decoder(latent_dim: int = 2, filters=(64, 32), hidden_units: int = 0, 
     """z (latent_dim,) -> pixel logits (28, 28, 1): Dense to 7x7, two stride-2 transposed convolutions.
 
     The output is a *logit* per pixel: ``sigmoid(logit)`` is the Bernoulli probability (or the
-    Gaussian mean) of that pixel. Introduced in notebook 05_vae_mnist.
+    Gaussian mean) of that pixel.
+
+    Introduced in notebook 05_vae_mnist.
     """
     latent_dim = positive_int(latent_dim, "latent_dim")
     filters = tuple(filters)
@@ -179,7 +190,9 @@ class VAEBase(keras.Model):
     ``sigmoid(decoder output)`` (pixels in [0, 1]), or the output itself with
     ``gaussian_mean="linear"`` (the linear-Gaussian model of notebook 04). A subclass sets
     ``sampling_class`` (the layer that draws z) and defines ``call`` and ``compute_loss``
-    (notebook 05_vae_mnist shows :class:`VAE`'s in a cell). Introduced in notebook 05_vae_mnist.
+    (notebook 05_vae_mnist shows :class:`VAE`'s in a cell).
+
+    Introduced in notebook 05_vae_mnist.
     """
 
     def __init__(self, encoder, decoder, *, likelihood: str = "bernoulli", beta: float = 1.0,
@@ -290,7 +303,9 @@ class VAE(VAEBase):
     decodes; when training with the Bernoulli likelihood it first draws binary targets
     ``x_bin ~ Bernoulli(images)`` (dynamic binarisation) and encodes those. It returns a dict:
     ``targets``, ``mean``, ``log_var``, ``z``, ``logits``. ``VAEBase`` holds the rest (trackers,
-    likelihoods, ``encode``, ``decode``, ``generate``). Introduced in notebook 05_vae_mnist.
+    likelihoods, ``encode``, ``decode``, ``generate``).
+
+    Introduced in notebook 05_vae_mnist.
     """
 
     sampling_class = Sampling  # the layer that draws z = mean + exp(log_var / 2) * eps
@@ -322,7 +337,9 @@ class VAE(VAEBase):
 def binarize(images, seed: int = 0) -> np.ndarray:
     """Binary images x_bin ~ Bernoulli(images), drawn once with ``seed`` (the test-set convention).
 
-    Already-binary images come back unchanged. Introduced in notebook 05_vae_mnist.
+    Already-binary images come back unchanged.
+
+    Introduced in notebook 05_vae_mnist.
     """
     images = as_image_batch(images)
     draws = np.random.default_rng(check_seed(seed)).random(images.shape, dtype=np.float32)  # uniform in [0, 1)
@@ -390,6 +407,7 @@ def elbo_per_image(vae: VAE, images, *, seed: int = 0, batch_size: int = 500) ->
     """The ELBO of each image in nats (beta = 1): E_q log p(x|z) (one sample) - KL (closed form).
 
     Bernoulli VAEs score ``binarize(images, seed)``; Gaussian ones the grey values. Returns (N,).
+
     Introduced in notebook 05_vae_mnist.
     """
     batch_size = positive_int(batch_size, "batch_size")
@@ -413,7 +431,9 @@ def importance_weighted_log_likelihood(vae: VAE, images, *, num_samples: int = 1
     """The importance-weighted estimate of log p(x) per image, in nats (Burda et al., 2016).
 
     log p(x) >= L_k = E[log (1/k) sum_k p(x, z_k) / q(z_k|x)],  z_k ~ q(z|x);  L_1 = ELBO <= L_k <= L_{k+1}
-    and L_k -> log p(x) as k grows. ``num_samples`` is k. Returns (N,). Introduced in notebook 05_vae_mnist.
+    and L_k -> log p(x) as k grows. ``num_samples`` is k. Returns (N,).
+
+    Introduced in notebook 05_vae_mnist.
     """
     num_samples = positive_int(num_samples, "num_samples")
     targets = _evaluation_targets(vae, images, seed)
@@ -435,7 +455,10 @@ def importance_weighted_log_likelihood(vae: VAE, images, *, num_samples: int = 1
 
 @dataclasses.dataclass(frozen=True)
 class VAEConfig:
-    """Everything that defines a VAE run on 28x28 greyscale images."""
+    """Everything that defines a VAE run on 28x28 greyscale images.
+
+    Introduced in notebook 05_vae_mnist.
+    """
 
     latent_dim: int = 2
     encoder_filters: tuple[int, ...] = (32, 64)
@@ -476,6 +499,7 @@ def build_vae(config: VAEConfig, steps_per_epoch: int = 8000 // 128, *, model_cl
     ``steps_per_epoch`` sets the length of the cosine learning-rate schedule when
     ``config.final_learning_rate`` is given. Notebook 05 passes as ``model_class`` the ``VAE``
     it defines in a cell, so that the code on the page is the code that trains.
+
     Introduced in notebook 05_vae_mnist.
     """
     if not (isinstance(model_class, type) and issubclass(model_class, VAEBase)):
@@ -500,6 +524,7 @@ def train_vae(config: VAEConfig, images, *, model: VAE | None = None, callbacks=
     """Train a VAE on ``images`` ([0, 1], (N, 28, 28, 1)) with resumable ``fit()``: ``(vae, history)``.
 
     The arguments after ``images`` are every family's (``course_lib.training``, "one shape").
+
     Introduced in notebook 05_vae_mnist.
     """
     from course_lib import training
@@ -538,7 +563,9 @@ def load_vae(name: str = "vae_mnist_latent16", *, retrain: bool = False, config:
     ``config`` defaults to the manifest's (:func:`course_lib.training.shipped_config`);
     ``model``: a built VAE to load the weights into (or to train) instead of a new one.
     Training uses ``images`` when given, else the shipped 8,000 MNIST training digits.
-    Returns ``(vae, manifest_or_None)``. Introduced in notebook 05_vae_mnist.
+    Returns ``(vae, manifest_or_None)``.
+
+    Introduced in notebook 05_vae_mnist.
     """
     from course_lib import training
 
@@ -562,7 +589,10 @@ def load_vae(name: str = "vae_mnist_latent16", *, retrain: bool = False, config:
 
 
 def evaluate(vae: VAE, images, *, num_samples: int = 100, seed: int = 0) -> dict:
-    """Test-set numbers in nats per image: negative ELBO and importance-weighted NLL (k = num_samples)."""
+    """Test-set numbers in nats per image: negative ELBO and importance-weighted NLL (k = num_samples).
+
+    Introduced in notebook 04_vae_theory.
+    """
     started = time.perf_counter()
     negative_elbo = -float(np.mean(elbo_per_image(vae, images, seed=seed)))
     nll = -float(np.mean(importance_weighted_log_likelihood(vae, images, num_samples=num_samples, seed=seed)))
@@ -575,6 +605,8 @@ def train_and_save(name: str, config: VAEConfig | None = None, *, workdir=None, 
 
     The manifest records the test negative ELBO and the importance-weighted NLL (k = 100) on the
     2,000 held-out digits (binarised once with seed 0), the training time and the loss history.
+
+    Introduced in notebook 04_vae_theory.
     """
     from course_lib import data, training
 
@@ -593,6 +625,10 @@ def train_and_save(name: str, config: VAEConfig | None = None, *, workdir=None, 
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.vae --train NAME`` writes the shipped VAE NAME.
+
+    Introduced in notebook 05_vae_mnist.
+    """
     import argparse
 
     parser = argparse.ArgumentParser(description="Train the course VAEs and write data/pretrained/vae_mnist_*")

@@ -32,7 +32,10 @@ LOG_2PI = np.log(2.0 * np.pi)
 
 @dataclasses.dataclass(frozen=True)
 class LinearGaussianModel:
-    """z ~ N(0, I_d), x|z ~ N(weights @ z + bias, noise_std^2 I_D): weights (D, d), bias (D,)."""
+    """z ~ N(0, I_d), x|z ~ N(weights @ z + bias, noise_std^2 I_D): weights (D, d), bias (D,).
+
+    Introduced in notebook 04_vae_theory.
+    """
 
     weights: np.ndarray
     bias: np.ndarray
@@ -65,7 +68,9 @@ def random_linear_gaussian(data_dim: int = 5, latent_dim: int = 2, noise_std: fl
                            orthogonal: bool = False) -> LinearGaussianModel:
     """A random linear-Gaussian model. ``orthogonal=True`` gives W orthogonal columns, so the
     true posterior covariance is diagonal (a VAE's diagonal q can then match it exactly).
-    Introduced in notebook 04_vae_theory."""
+
+    Introduced in notebook 04_vae_theory.
+    """
     data_dim, latent_dim = positive_int(data_dim, "data_dim"), positive_int(latent_dim, "latent_dim")
     if latent_dim > data_dim:
         raise ValueError(f"latent_dim ({latent_dim}) must not exceed data_dim ({data_dim}).")
@@ -106,7 +111,10 @@ def _covariance(matrix, name: str, dimension: int) -> np.ndarray:
 
 
 def sample_data(model: LinearGaussianModel, num_samples: int, seed: int = 0) -> np.ndarray:
-    """x = W z + b + s * noise for z ~ N(0, I): (num_samples, D)."""
+    """x = W z + b + s * noise for z ~ N(0, I): (num_samples, D).
+
+    Introduced in notebook 04_vae_theory.
+    """
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((positive_int(num_samples, "num_samples"), model.latent_dim))
     return z @ model.weights.T + model.bias + model.noise_std * rng.standard_normal((len(z), model.data_dim))
@@ -114,14 +122,19 @@ def sample_data(model: LinearGaussianModel, num_samples: int, seed: int = 0) -> 
 
 def log_marginal(model: LinearGaussianModel, x) -> np.ndarray:
     """Exact log p(x) = log N(x; b, W W^T + s^2 I) per row: (batch, D) -> (batch,).
-    Introduced in notebook 04_vae_theory."""
+
+    Introduced in notebook 04_vae_theory.
+    """
     x = _check_data(model, x)
     covariance = model.weights @ model.weights.T + model.noise_std ** 2 * np.eye(model.data_dim)  # (D, D)
     return multivariate_log_normal(x, model.bias, covariance)
 
 
 def multivariate_log_normal(x, mean, covariance) -> np.ndarray:
-    """log N(x; mean, covariance) per row: -1/2 (D log 2 pi + log det C + (x - m)^T C^-1 (x - m))."""
+    """log N(x; mean, covariance) per row: -1/2 (D log 2 pi + log det C + (x - m)^T C^-1 (x - m)).
+
+    Introduced in notebook 04_vae_theory.
+    """
     x = np.atleast_2d(_finite(x, "x"))
     if x.ndim != 2:
         raise ValueError(f"x must be one point (D,) or a batch (batch, D), got shape {x.shape}.")
@@ -137,7 +150,9 @@ def multivariate_log_normal(x, mean, covariance) -> np.ndarray:
 
 def true_posterior(model: LinearGaussianModel, x):
     """p(z|x) = N(S W^T (x - b) / s^2, S), S = (I + W^T W / s^2)^-1: means (batch, d), covariance (d, d).
-    Introduced in notebook 04_vae_theory."""
+
+    Introduced in notebook 04_vae_theory.
+    """
     x = _check_data(model, x)
     precision = np.eye(model.latent_dim) + model.weights.T @ model.weights / model.noise_std ** 2   # S^-1
     covariance = np.linalg.inv(precision)
@@ -150,6 +165,7 @@ def elbo(model: LinearGaussianModel, x, q_means, q_covariance) -> np.ndarray:
 
     E_q log p(x|z) = -D/2 log(2 pi s^2) - (|x - W m - b|^2 + tr(W C W^T)) / (2 s^2)
     ELBO = E_q log p(x|z) - KL(N(m, C) || N(0, I))
+
     Introduced in notebook 04_vae_theory.
     """
     x = _check_data(model, x)
@@ -171,7 +187,10 @@ def _check_gaussian(means, covariance, batch: int, latent_dim: int):
 
 
 def log_joint(model: LinearGaussianModel, x, z) -> np.ndarray:
-    """log p(x, z) = log N(x; W z + b, s^2 I) + log N(z; 0, I): x (batch, D), z (..., batch, d) -> (..., batch)."""
+    """log p(x, z) = log N(x; W z + b, s^2 I) + log N(z; 0, I): x (batch, D), z (..., batch, d) -> (..., batch).
+
+    Introduced in notebook 04_vae_theory.
+    """
     x, z = _check_data(model, x), _finite(z, "z")
     if z.ndim < 2 or z.shape[-2:] != (len(x), model.latent_dim):
         raise ValueError(f"z must have shape (..., {len(x)}, {model.latent_dim}) (one code per row of x), "
@@ -189,7 +208,9 @@ def importance_weighted_bound(model: LinearGaussianModel, x, q_means, q_covarian
 
     E[L_1] is the ELBO; E[L_k] rises with k towards log p(x) (Burda et al., 2016). With
     ``return_standard_error`` also the Monte Carlo standard error of each average (needs
-    ``num_repeats >= 2``). Introduced in notebook 04_vae_theory.
+    ``num_repeats >= 2``).
+
+    Introduced in notebook 04_vae_theory.
     """
     x = _check_data(model, x)
     q_means, q_covariance = _check_gaussian(q_means, q_covariance, len(x), model.latent_dim)
@@ -217,6 +238,7 @@ def kl_gaussians(mean_q, covariance_q, mean_p, covariance_p) -> np.ndarray:
     """KL(N(mean_q, C_q) || N(mean_p, C_p)) in nats, closed form; mean_q may be (batch, d) -> (batch,).
 
     KL = 1/2 (tr(C_p^-1 C_q) + (m_p - m_q)^T C_p^-1 (m_p - m_q) - d + log det C_p - log det C_q)
+
     Introduced in notebook 04_vae_theory.
     """
     mean_q = np.atleast_2d(_finite(mean_q, "mean_q"))
@@ -236,7 +258,10 @@ def kl_gaussians(mean_q, covariance_q, mean_p, covariance_p) -> np.ndarray:
 
 
 def kl_diagonal_standard_normal(mean, log_var) -> np.ndarray:
-    """KL(N(mean, diag(exp(log_var))) || N(0, I)) = -1/2 sum (1 + log_var - mean^2 - exp(log_var)): (batch,)."""
+    """KL(N(mean, diag(exp(log_var))) || N(0, I)) = -1/2 sum (1 + log_var - mean^2 - exp(log_var)): (batch,).
+
+    Introduced in notebook 04_vae_theory.
+    """
     mean, log_var = _finite(mean, "mean"), _finite(log_var, "log_var")
     if mean.shape != log_var.shape or mean.ndim == 0:
         raise ValueError(f"mean and log_var must have the same shape (d,) or (batch, d), got {mean.shape} and "
@@ -247,7 +272,9 @@ def kl_diagonal_standard_normal(mean, log_var) -> np.ndarray:
 def kl_monte_carlo(mean, log_var, num_samples: int = 100_000, seed: int = 0):
     """Monte Carlo KL(q || N(0, I)) = E_q[log q(z) - log p(z)], q = N(mean, diag(exp(log_var))), one row.
 
-    Returns (estimate, standard error), both in nats. Introduced in notebook 04_vae_theory.
+    Returns (estimate, standard error), both in nats.
+
+    Introduced in notebook 04_vae_theory.
     """
     mean, log_var = _finite(mean, "mean"), _finite(log_var, "log_var")
     if mean.ndim != 1 or mean.shape != log_var.shape or not len(mean):
@@ -261,7 +288,10 @@ def kl_monte_carlo(mean, log_var, num_samples: int = 100_000, seed: int = 0):
 
 
 def kl_univariate(mean_q: float, std_q: float, mean_p: float, std_p: float) -> float:
-    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) = log(s_p/s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2."""
+    """KL(N(mean_q, std_q^2) || N(mean_p, std_p^2)) = log(s_p/s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2.
+
+    Introduced in notebook 04_vae_theory.
+    """
     if not (std_q > 0 and std_p > 0 and np.isfinite(std_q) and np.isfinite(std_p)):
         raise ValueError(f"standard deviations must be positive and finite, got {std_q} and {std_p}.")
     if not (np.isfinite(mean_q) and np.isfinite(mean_p)):
@@ -277,7 +307,9 @@ def gradient_estimates(mean: float, std: float, num_samples: int, seed: int = 0,
     reparameterisation: z = mean + std * eps,  g = f'(z)                 (f must be differentiable)
     score function:     g = f(z) * d/d mean log N(z; mean, std^2) = f(z) (z - mean) / std^2
     Both are unbiased; the reparameterised one has far lower variance. The default f(z) = z^2 has
-    the exact gradient 2 * mean. Introduced in notebook 04_vae_theory.
+    the exact gradient 2 * mean.
+
+    Introduced in notebook 04_vae_theory.
     """
     if not (std > 0 and np.isfinite(std)) or not np.isfinite(mean):
         raise ValueError(f"mean must be finite and std positive and finite, got mean={mean}, std={std}.")

@@ -3,7 +3,7 @@
 Every function builds a ``matplotlib.figure.Figure`` without touching pyplot's global state and
 returns it: a notebook shows it by leaving it as the cell's last expression (or calling
 ``display``), and scripts save it with ``figure.savefig``. Nothing here calls ``plt.show()``.
-Introduced in notebook 00_welcome_and_setup; used by every notebook.
+Used by every notebook, from notebook 00 on.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ MAX_COLUMNS = 100   # columns of one grid (90 inches wide at the default size)
 
 
 class Figure(_MatplotlibFigure):
-    """A matplotlib figure that displays itself as a PNG in a notebook, pyplot or not."""
+    """A matplotlib figure that displays itself as a PNG in a notebook, pyplot or not.
+
+    Introduced in notebook 02_gan_theory.
+    """
 
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
@@ -78,7 +81,10 @@ def _show(axis, image: np.ndarray, title: str | None = None) -> None:
 
 def image_grid(images, *, num_columns: int | None = None, titles=None, title: str | None = None,
                cell_inches: float = 0.9) -> Figure:
-    """A grid of images (NHWC in [0, 1]) with optional per-image titles. Introduced in 00."""
+    """A grid of images (NHWC in [0, 1]) with optional per-image titles. Introduced in 00.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     images = _images(images)
     count = _count(len(images), "the number of images", MAX_PANELS)
     num_columns = min(count, 10) if num_columns is None else _count(num_columns, "num_columns", MAX_COLUMNS)
@@ -104,7 +110,10 @@ def image_grid(images, *, num_columns: int | None = None, titles=None, title: st
 
 def class_grid(images, labels, class_names, *, per_class: int = 8, seed: int = 0,
                title: str | None = None) -> Figure:
-    """One row per class with ``per_class`` random examples, the class name on the left."""
+    """One row per class with ``per_class`` random examples, the class name on the left.
+
+    Introduced in notebook 00_welcome_and_setup.
+    """
     images = _images(images)
     labels = np.asarray(labels)
     if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
@@ -136,6 +145,8 @@ def compare_images(rows: dict, *, num_images: int = 8, cell_inches: float = 0.9,
     """Side by side: one row per entry of ``rows`` (``{"damaged": x, "restored": y, ...}``).
 
     All entries must hold the same number of images; the first ``num_images`` are shown.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
     """
     if not isinstance(rows, dict) or not rows:
         raise ValueError("rows must be a dict mapping at least one label to a batch of images.")
@@ -168,6 +179,8 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
     (``{"fid": ("real-vs-real floor", 1.2)}``) so that a curve is read against its floor.
     ``units`` labels a panel's y axis (``{"loss": "MSE"}``); without one the axis is labelled
     with the metric's name.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
@@ -217,7 +230,10 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
 
 
 def plot_confusion_matrix(counts, class_names, *, title: str | None = None) -> Figure:
-    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in."""
+    """A confusion matrix (rows: true class, columns: predicted class) with its counts written in.
+
+    Introduced in notebook 01_images_tensors_and_cnns.
+    """
     counts = np.asarray(counts)
     class_names = _names(class_names, "class_names")
     _count(len(class_names), "the number of classes", 100)
@@ -273,7 +289,9 @@ def plot_training_and_validation(histories: dict, *, key: str = "loss", units: s
     ``histories`` maps a label to a ``History`` with ``key`` and ``val_<key>``; the x axis counts
     optimizer updates at each epoch's end when every history has ``updates`` (the total, as
     ``challenges.train_for_updates`` records it), else epochs, so runs of equal compute line up.
-    Introduced in notebook 10_choosing_methods_and_challenges (augmentation against overfitting).
+    Shows augmentation against overfitting.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     if not histories:
         raise ValueError("histories must map at least one label to a History.")
@@ -298,7 +316,9 @@ def plot_distance_histograms(reference_distances, sample_distances: dict, *,
     """Densities of nearest-neighbour distances: the reference (filled) against each sample set (outlines).
 
     Shared bins run from 0 to the largest 99.5th percentile, so one far outlier does not squash the
-    rest. Introduced in notebook 10_choosing_methods_and_challenges (memorisation).
+    rest. Shows memorisation.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     reference = _numbers(reference_distances, "reference_distances")
     samples = {name: _numbers(distances, f"sample_distances[{name!r}]") for name, distances in sample_distances.items()}
@@ -319,7 +339,9 @@ def plot_quality_vs_data(num_images, quality, *, label: str, baselines: dict | N
 
     ``baselines`` draws horizontal lines ``{label: value}`` (a classical restorer, the damaged
     input); ``highlight = (x, y, label)`` marks one more point with a star (the shipped model).
-    Introduced in notebook 10_choosing_methods_and_challenges (data scarcity).
+    Shows data scarcity.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     sizes, values = _numbers(num_images, "num_images"), _numbers(quality, "quality")
     if sizes.shape != values.shape or np.any(sizes <= 0):
@@ -343,7 +365,9 @@ def plot_cost_vs_size(parameters, milliseconds, labels, *, ylabel: str = "ms per
                       title: str | None = None) -> Figure:
     """Measured cost against model size on log-log axes, each point labelled, beside the line of
     cost proportional to parameters through the largest model (where a perfectly efficient
-    machine would put them). Introduced in notebook 10_choosing_methods_and_challenges (compute cost).
+    machine would put them). Shows compute cost.
+
+    Introduced in notebook 10_choosing_methods_and_challenges.
     """
     sizes, costs = _numbers(parameters, "parameters"), _numbers(milliseconds, "milliseconds")
     labels = list(labels)
