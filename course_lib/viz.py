@@ -178,7 +178,7 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
     A metric and its ``val_`` twin share a panel. ``baselines`` draws horizontal reference lines
     (``{"fid": ("real-vs-real floor", 1.2)}``) so that a curve is read against its floor.
     ``units`` labels a panel's y axis (``{"loss": "MSE"}``); without one the axis is labelled
-    with the metric's name.
+    with the metric's name. Each panel is titled with its metric, except a single panel under ``title``.
 
     Introduced in notebook 01_images_tensors_and_cnns.
     """
@@ -221,7 +221,8 @@ def plot_history(history, keys=None, *, title: str | None = None, baselines: dic
         axis.set_xlabel("epoch")
         axis.set_ylabel((units or {}).get(key, key))
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
-        axis.set_title(key)
+        if len(keys) > 1 or not title:  # one panel under a figure title needs no title of its own
+            axis.set_title(key)
         axis.legend(fontsize=8)
     if title:
         figure.suptitle(title)

@@ -233,3 +233,13 @@ def _fastest_strictly_above(quality, milliseconds, minimum_quality):
 def test_notebook_10_checks_reject_plausible_mistakes_on_every_seed(name, mistake):
     assert not any(exercises.check(name, mistake, seed=seed, verbose=False).passed for seed in range(20))
     assert all(exercises.check(name, getattr(solutions, name), seed=seed, verbose=False).passed for seed in range(20))
+
+
+def test_plot_history_titles_panels_by_metric_but_not_a_single_panel_under_a_figure_title():
+    several = viz.plot_history({"loss": [3, 2], "fid": [9, 5]}, title="Training")
+    assert [axis.get_title() for axis in several.axes] == ["loss", "fid"]
+    single = viz.plot_history({"loss": [3, 2], "val_loss": [3, 2.5]}, keys=["loss"], title="U-Net on 500 digits")
+    assert [axis.get_title() for axis in single.axes] == [""]
+    assert single._suptitle.get_text() == "U-Net on 500 digits"
+    untitled = viz.plot_history({"loss": [3, 2]})
+    assert [axis.get_title() for axis in untitled.axes] == ["loss"]
