@@ -39,7 +39,7 @@ import importlib.util
 import sys
 import warnings
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
     raise ImportError(
