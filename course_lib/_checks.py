@@ -18,22 +18,36 @@ import numpy as np
 MAX_IMAGE_CHANNELS = 4
 
 
+def _as_array(values, name: str, expected: str) -> np.ndarray:
+    """``values`` (an array, a tensor or nested lists) as a NumPy array; ragged lists are refused."""
+    if hasattr(values, "numpy"):
+        values = values.numpy()
+    try:
+        return np.asarray(values)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name} must be {expected}; it could not be turned into one array "
+                         f"({error}).") from error
+
+
+def same_image_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
+    """Raise ``ValueError`` unless two image batches hold images of one (height, width, channels)."""
+    if first.shape[1:] != second.shape[1:]:
+        raise ValueError(f"{first_name} and {second_name} must hold images of one shape, got "
+                         f"{first.shape[1:]} and {second.shape[1:]}.")
+
+
 def as_image_batch(images, name: str = "images", *, channels: int | None = None,
-                   value_range: tuple[float, float] | None = (0.0, 1.0)) -> np.ndarray:
+                   value_range: tuple[float, float] | None = (0.0, 1.0),
+                   image_shape: tuple[int, int, int] | None = None) -> np.ndarray:
     """Return ``images`` as a float32 NHWC NumPy array, or raise a clear ``ValueError``.
 
     Accepts NumPy arrays, tensors (anything with ``.numpy()``) and nested lists. Rejects
     non-numeric dtypes, a rank other than 4, an empty axis, a channel count other than
     ``channels`` (when given) or above ``MAX_IMAGE_CHANNELS`` (channels-first arrays),
-    non-finite values and values outside ``value_range`` (when given).
+    non-finite values, values outside ``value_range`` and, when ``image_shape`` is given, images
+    of another (height, width, channels).
     """
-    if hasattr(images, "numpy"):
-        images = images.numpy()
-    try:
-        array = np.asarray(images)
-    except ValueError as error:  # ragged nested lists
-        raise ValueError(f"{name} must be a numeric array of images; it could not be turned "
-                         f"into one array ({error}).") from error
+    array = _as_array(images, name, "a numeric array of images")
     if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
                                      or np.issubdtype(array.dtype, np.integer)
                                      or array.dtype == bool):
@@ -51,6 +65,9 @@ def as_image_batch(images, name: str = "images", *, channels: int | None = None,
     expected_channels = channels if channels is not None else f"1 to {MAX_IMAGE_CHANNELS}"
     wrong_channels = (array.shape[-1] != channels if channels is not None
                       else array.shape[-1] > MAX_IMAGE_CHANNELS)
+    if image_shape is not None and not wrong_channels and array.shape[1:] != tuple(image_shape):
+        raise ValueError(f"{name} must be {'x'.join(str(size) for size in image_shape)} images "
+                         f"(height, width, channels), got {array.shape[1:]}.")
     if wrong_channels:
         hint = ""
         if array.shape[1] <= MAX_IMAGE_CHANNELS:
@@ -101,13 +118,7 @@ def as_feature_matrix(values, name: str, *, min_rows: int = 1,
     With ``max_magnitude``, refuses entries larger than that in absolute value: set-to-set
     scores square or cube the features, and beyond such a size float64 overflows.
     """
-    if hasattr(values, "numpy"):
-        values = values.numpy()
-    try:
-        array = np.asarray(values)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a numeric array; it could not be turned into one "
-                         f"array ({error}).") from error
+    array = _as_array(values, name, "a numeric array")
     if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
                                      or np.issubdtype(array.dtype, np.integer)):
         raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}.")
@@ -139,13 +150,7 @@ def class_labels(labels, num_classes: int, name: str = "labels", *,
     length other than ``num_samples`` (when given) are refused: the same check for the
     evaluator's accuracy and the metrics' recognition rate.
     """
-    if hasattr(labels, "numpy"):
-        labels = labels.numpy()
-    try:
-        array = np.asarray(labels)
-    except ValueError as error:
-        raise ValueError(f"{name} must be integer class indices; they could not be turned into "
-                         f"one array ({error}).") from error
+    array = _as_array(labels, name, "integer class indices")
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"{name} must be integer class indices in [0, {num_classes}), got dtype "
                          f"{array.dtype}; convert whole-valued floats with labels.astype(int).")

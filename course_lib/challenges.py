@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, positive_int, same_image_shape
 
 __all__ = ["challenge_config", "epochs_for_updates", "train_for_updates", "restored_psnr", "SizePoint",
            "size_curve", "shifted_copies", "WidthPoint", "step_time_vs_width", "nearest_training_distances",
@@ -231,9 +231,7 @@ def nearest_training_distances(queries, train_images) -> np.ndarray:
 
     queries = as_image_batch(queries, "queries")
     train_images = as_image_batch(train_images, "train_images")
-    if queries.shape[1:] != train_images.shape[1:]:
-        raise ValueError(f"queries and train_images must have the same image shape, got "
-                         f"{queries.shape[1:]} and {train_images.shape[1:]}.")
+    same_image_shape(queries, train_images, "queries", "train_images")
     neighbours = metrics.nearest_neighbours(queries.reshape(len(queries), -1),
                                             train_images.reshape(len(train_images), -1))
     return neighbours.distances[:, 0]

@@ -506,9 +506,7 @@ def train_dcgan(config: DCGANConfig, images, *, model: GAN | None = None, callba
     from course_lib import training
     from course_lib._checks import as_image_batch
 
-    images = as_image_batch(images, channels=1)
-    if images.shape[1:] != (28, 28, 1):
-        raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
+    images = as_image_batch(images, channels=1, image_shape=(28, 28, 1))
     if model is None:
         with training.distribution_scope(strategy):
             model = build_dcgan(training.build_config(config, strategy))

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.stats
 
-from course_lib._checks import as_image_batch, non_negative_number, one_of, positive_int
+from course_lib._checks import as_image_batch, non_negative_number, one_of, positive_int, same_image_shape
 from course_lib._checks import seed as check_seed
 
 __all__ = [
@@ -136,9 +136,7 @@ def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
     """
     set_a = as_image_batch(set_a, "set_a")
     set_b = as_image_batch(set_b, "set_b")
-    if set_a.shape[1:] != set_b.shape[1:]:
-        raise ValueError(f"set_a and set_b must hold images of one shape, got {set_a.shape[1:]} "
-                         f"and {set_b.shape[1:]}.")
+    same_image_shape(set_a, set_b, "set_a", "set_b")
     num_trials = positive_int(num_trials, "num_trials", maximum=MAX_TRIALS)
     generator = np.random.default_rng(check_seed(seed))
     indices_a = generator.choice(len(set_a), num_trials, replace=num_trials > len(set_a))

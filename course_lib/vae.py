@@ -529,9 +529,7 @@ def train_vae(config: VAEConfig, images, *, model: VAE | None = None, callbacks=
     """
     from course_lib import training
 
-    images = as_image_batch(images, channels=1)
-    if images.shape[1:] != (28, 28, 1):
-        raise ValueError(f"images must be 28x28x1, got {images.shape[1:]}.")
+    images = as_image_batch(images, channels=1, image_shape=(28, 28, 1))
     if len(images) < config.batch_size:
         raise ValueError(f"{len(images)} images are fewer than one batch of {config.batch_size}.")
     if model is None:

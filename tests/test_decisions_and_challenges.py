@@ -184,7 +184,7 @@ def test_a_copy_of_the_training_set_has_distance_zero_and_ratio_zero():
         challenges.memorisation_ratio(held_out_distances, copies * 0)
     with pytest.raises(ValueError, match="non-negative distances"):
         challenges.memorisation_ratio([-1.0], held_out_distances)
-    with pytest.raises(ValueError, match="same image shape"):
+    with pytest.raises(ValueError, match="must hold images of one shape"):
         challenges.nearest_training_distances(np.zeros((2, 14, 14, 1)), train)
 
 
