@@ -264,7 +264,7 @@ class Pix2PixBase(keras.Model):
 class Pix2Pix(Pix2PixBase):
     """A conditional GAN for restoration trained with ``fit()`` on ``(conditioning, clean)`` batches.
 
-    ``call`` restores and pastes the result into the known pixels (:func:`paste_known`). Each
+    ``call`` restores and pastes the known pixels over the result (:func:`paste_known`). Each
     ``train_step`` computes one restoration and updates both players from it: the discriminator
     on real = (y, clean x) against fake = (y, G(y)); the generator on L1 + lambda * adversarial
     (:func:`generator_objective`).
