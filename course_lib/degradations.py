@@ -96,18 +96,29 @@ def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
 
     Introduced in notebook 06_degradations_and_classical_restoration.
     """
+    images, generator, num_hit, draws = _random_pixels(images, fraction, seed)
+    damaged = images.copy()
+    for index, (rows, columns) in draws:
+        values = generator.integers(0, 2, size=num_hit).astype(np.float32)  # 0 pepper, 1 salt
+        damaged[index, rows, columns, :] = values[:, None]
+    return damaged
+
+
+def _random_pixels(images, fraction, seed):
+    """Checked ``images``, the seeded generator, the count ``round(fraction * H * W)`` and, lazily
+    for each image in turn, ``(index, (rows, columns))`` of that many distinct random pixels."""
     images = as_image_batch(images)
     fraction = check_fraction(fraction, "fraction")
     generator = np.random.default_rng(check_seed(seed))
     count, height, width, _ = images.shape
-    num_hit = int(round(fraction * height * width))
-    damaged = images.copy()
-    for index in range(count):
-        positions = generator.choice(height * width, size=num_hit, replace=False)
-        values = generator.integers(0, 2, size=num_hit).astype(np.float32)  # 0 pepper, 1 salt
-        rows, columns = np.unravel_index(positions, (height, width))
-        damaged[index, rows, columns, :] = values[:, None]
-    return damaged
+    num_pixels = int(round(fraction * height * width))
+
+    def draws():
+        for index in range(count):
+            positions = generator.choice(height * width, size=num_pixels, replace=False)
+            yield index, np.unravel_index(positions, (height, width))
+
+    return images, generator, num_pixels, draws()
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,15 +148,9 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
 
     Introduced in notebook 06_degradations_and_classical_restoration.
     """
-    images = as_image_batch(images)
-    fraction = check_fraction(fraction, "fraction")
-    generator = np.random.default_rng(check_seed(seed))
-    count, height, width, _ = images.shape
-    num_missing = int(round(fraction * height * width))
-    mask = np.ones((count, height, width, 1), dtype=np.float32)
-    for index in range(count):
-        positions = generator.choice(height * width, size=num_missing, replace=False)
-        rows, columns = np.unravel_index(positions, (height, width))
+    images, _, _, draws = _random_pixels(images, fraction, seed)
+    mask = np.ones(images.shape[:3] + (1,), dtype=np.float32)
+    for index, (rows, columns) in draws:
         mask[index, rows, columns, 0] = 0.0
     return images * mask, mask
 
