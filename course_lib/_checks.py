@@ -241,7 +241,10 @@ def fraction(value, name: str, *, allow_zero: bool = True) -> float:
 
 
 def boolean(value, name: str) -> bool:
-    """Return ``value`` if it is ``True`` or ``False``, else raise (a string such as "no" is truthy)."""
+    """Return ``value`` if it is ``True`` or ``False``, else raise ``ValueError``.
+
+    A string such as ``"no"`` is truthy: ``retrain="no"`` would otherwise start minutes of training.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}.")
     return bool(value)

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, as_mask
+from course_lib._checks import as_image_batch, as_mask, boolean
 from course_lib.degradations import Damaged
 
 __all__ = ["Restorer", "per_channel"]
@@ -66,8 +66,7 @@ class Restorer:
         object.__setattr__(self, "handles", _handled_degradations(self.name, self.handles))
         if not isinstance(self.description, str):
             raise TypeError(f"{self.name}: description must be a string, got {self.description!r}.")
-        if not isinstance(self.slow, (bool, np.bool_)):
-            raise TypeError(f"{self.name}: slow must be True or False, got {self.slow!r}.")
+        boolean(self.slow, f"{self.name}: slow")
 
     def can_restore(self, degradation) -> bool:
         degradation = deg.get_degradation(degradation)

@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from course_lib._checks import positive_int
+from course_lib._checks import boolean, positive_int
 from course_lib.data import data_dir, sha256_of
 from course_lib.runtime import import_tensorflow
 
@@ -218,18 +218,6 @@ def _check_max_seconds(max_seconds):
                                     or not max_seconds > 0):
         raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}.")
     return max_seconds
-
-
-def boolean(value, name: str) -> bool:
-    """``value`` if it is a real ``bool`` (NumPy's included), else a ``TypeError`` naming ``name``.
-
-    A flag such as ``retrain="no"`` would otherwise count as true and start minutes of training.
-
-    Introduced in notebook 05_vae_mnist.
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
-    return bool(value)
 
 
 def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, seed: int = 0,

@@ -159,5 +159,5 @@ def test_learned_restorer_does_not_split_a_name_into_characters():
 def test_restorer_fields_are_checked():
     with pytest.raises(TypeError, match="function must be callable"):
         Restorer("not a function", "identity", ("noise",))
-    with pytest.raises(TypeError, match="slow must be True or False"):
+    with pytest.raises(ValueError, match="slow must be True or False"):
         Restorer("flag", identity, ("noise",), slow="no")

@@ -337,7 +337,7 @@ def test_a_manifest_missing_a_field_or_with_a_wrong_type_names_it(data_copy, fie
 def test_retrain_must_be_a_real_boolean(data_copy, flag):
     ship_tiny(data_copy)
     trained = []
-    with pytest.raises(TypeError, match="retrain must be True or False"):
+    with pytest.raises(ValueError, match="retrain must be True or False"):
         training.load_or_train("tiny", tiny_model, trained.append, retrain=flag)
     assert trained == []
     model, manifest = training.load_or_train("tiny", tiny_model, trained.append, retrain=np.bool_(False))
@@ -427,7 +427,7 @@ def test_every_loader_refuses_a_half_installed_model_instead_of_training(data_co
 
 @pytest.mark.parametrize("name", ["evaluator", "dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"])
 def test_every_loader_refuses_a_string_flag(name):
-    with pytest.raises(TypeError, match="retrain must be True or False"):
+    with pytest.raises(ValueError, match="retrain must be True or False"):
         shipped_loaders()[name](name, retrain="no")
 
 
