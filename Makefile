@@ -3,7 +3,7 @@
 #   make test     set up, run the unit tests, then execute every notebook at the smoke budget
 #   make lab      set up and start JupyterLab on the notebooks
 #   make check-html  (maintainers) open the rendered course in headless Chromium and check every page
-#   make versions    (maintainers) run notebooks 00, 03, 07 on the oldest and newest TensorFlow/Keras
+#   make versions    (maintainers) run notebooks 00, 03, 09 on the oldest and newest TensorFlow/Keras
 # Everything installs into .venv/ from the package registries; nothing else is touched.
 
 PYTHON ?= python3
@@ -84,7 +84,7 @@ check-html: $(VENV)/.installed
 
 # Maintainers: install the course the way a notebook's setup cell does into fresh environments
 # holding the oldest TensorFlow/Keras pair that pyproject.toml allows (as tensorflow-cpu) and the
-# newest the registry serves, and run notebooks 00, 03 and 07 at smoke on each (build/versions/).
+# newest the registry serves, and run notebooks 00, 03 and 09 at smoke on each (build/versions/).
 versions: $(VENV)/.installed
 	$(BIN)/python scripts/check_versions.py
 

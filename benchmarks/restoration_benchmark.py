@@ -14,9 +14,9 @@ against the held-out ones), and time per image. It prints one table
 
 BM3D takes about 0.4 s per digit on one CPU core (40 minutes for three noise levels on 2,000
 digits), so ``--slow-images`` runs restorers marked ``slow`` on the first N digits; their rows
-say how many digits they saw. The shipped learned restorers of notebook 07
+say how many digits they saw. The shipped learned restorers of notebook 09
 (``learned_restoration.shipped_restorers()``: the DnCNN on noise sigma 0.3, U-Nets on the hole, missing
-pixels, blur and x2 / x4 downsampling) and the conditional GAN of notebook 08
+pixels, blur and x2 / x4 downsampling) and the conditional GAN of notebook 10
 (``pix2pix.shipped_restorers()``, on the hole) join the same list, each on the degradation it was
 trained for; ``--no-learned`` leaves them out.
 

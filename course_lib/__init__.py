@@ -18,15 +18,15 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.gan`` / ``course_lib.gan_theory``: GAN losses, the DCGAN and its training, and the
   numerical checks of GAN theory on a 1-D grid.
 - ``course_lib.degradations``: noise, masks (1 = known pixel), blur, downsampling, named by level.
-- ``course_lib.restorer``: the restorer contract every restoration method follows (notebooks 06-08).
-- ``course_lib.restoration``: the classical restorers of notebook 06 and their tuning on validation
+- ``course_lib.restorer``: the restorer contract every restoration method follows (notebooks 08-10).
+- ``course_lib.restoration``: the classical restorers of notebook 08 and their tuning on validation
   digits (NumPy, SciPy, scikit-image and bm3d only).
 - ``course_lib.benchmark``: the restoration benchmark table (PSNR, SSIM, recognition, FID, time).
-- ``course_lib.learned_restoration``: the learned CNN restorers of notebook 07 (DnCNN, U-Net),
+- ``course_lib.learned_restoration``: the learned CNN restorers of notebook 09 (DnCNN, U-Net),
   their training and their shipped weights.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
-- ``course_lib.pix2pix``: the conditional GAN restorer of notebook 08 (PatchGAN, L1 + lambda * adversarial).
-- ``course_lib.decisions`` / ``course_lib.challenges``: notebook 10's measured decision table (read from the
+- ``course_lib.pix2pix``: the conditional GAN restorer of notebook 10 (PatchGAN, L1 + lambda * adversarial).
+- ``course_lib.decisions`` / ``course_lib.challenges``: notebook 12's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
 
 Importing the package does not import TensorFlow: submodules import it when they need it. It

@@ -1,8 +1,8 @@
-"""The restoration benchmark of notebooks 06-08 and 10: every restorer on the same damaged digits.
+"""The restoration benchmark of notebooks 08-10 and 12: every restorer on the same damaged digits.
 
 :func:`benchmark` scores any list of :class:`~course_lib.restorer.Restorer` objects (the
-classical ones of notebook 06, the learned ones of notebook 07, the conditional GAN of notebook
-08) on the held-out digits, each degradation applied once with the same seed, and returns a
+classical ones of notebook 08, the learned ones of notebook 09, the conditional GAN of notebook
+10) on the held-out digits, each degradation applied once with the same seed, and returns a
 :class:`BenchmarkResult` of :class:`BenchmarkRow` rows: PSNR, SSIM, the frozen evaluator's
 recognition rate (and its ratio to the accuracy on the clean digits), FID in evaluator features
 and time per image, with the references to read them against (clean accuracy, FID floor).
@@ -32,7 +32,7 @@ __all__ = ["BenchmarkRow", "BenchmarkResult", "benchmark", "format_table", "TABL
 class BenchmarkRow(typing.NamedTuple):
     """One restorer's scores on one degradation: PSNR, SSIM, recognition, FID and time per image.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     degradation: str
     restorer: str
@@ -49,7 +49,7 @@ class BenchmarkRow(typing.NamedTuple):
 class BenchmarkResult:
     """The rows of :func:`benchmark` with the references to read them against.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
 
     rows: tuple[BenchmarkRow, ...]
@@ -79,7 +79,7 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
               verbose: bool = True) -> BenchmarkResult:
     """Score every restorer on every degradation it handles, on the same damaged images.
 
-    Notebooks 07-08 add
+    Notebooks 09-10 add
     their learned restorers to the same call. ``clean_images`` (N, 28, 28, 1) and ``labels``
     (N,) are the held-out digits (the course uses all 2,000). Each degradation damages them
     once with ``seed``; each restorer that handles it restores them, timed. Per row: PSNR and
@@ -89,7 +89,7 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     ``slow_num_images`` digits only when that is given (their rows say how many). The FID floor
     is the FID of as many ``reference_images`` (training digits) against the clean held-out digits.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from course_lib import metrics
 
@@ -174,7 +174,7 @@ def _format_row(row: BenchmarkRow) -> str:
 def format_table(result: BenchmarkResult) -> str:
     """The benchmark as a fixed-width text table with its references underneath.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
     previous = None
@@ -188,6 +188,6 @@ def format_table(result: BenchmarkResult) -> str:
         floor = result.fid_floor.get(size)
         floor_text = f"; FID floor (as many training digits vs held-out) {floor:.2f}" if floor is not None else ""
         lines.append(f"on {size} clean held-out digits: evaluator accuracy {accuracy:.1%}{floor_text}")
-    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 09); "
+    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 11); "
                  "/clean = recognition / clean accuracy on the same digits.")
     return "\n".join(lines)

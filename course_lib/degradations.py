@@ -1,4 +1,4 @@
-"""Degradations: the damage that notebooks 06-08 teach networks and classical methods to undo.
+"""Degradations: the damage that notebooks 08-10 teach networks and classical methods to undo.
 
 Each function takes a batch of clean images (float32 NHWC in [0, 1]) and a ``seed``, and returns
 the damaged batch, still float32 NHWC in [0, 1]; the same seed always gives the same damage.
@@ -8,7 +8,7 @@ missing pixels of the damaged image are set to 0. :class:`Degradation` names a d
 level (``"noise_0.3"``, ``"hole_12"``, ``"missing_50"``, ``"blur"``, ``"down_2"``) so that the
 benchmark, the notebooks and the restorers all refer to the same damage the same way;
 :func:`get_degradation` parses those names. Introduced in notebook
-06_degradations_and_classical_restoration. What it leaves out: colour-specific damage (JPEG
+08_degradations_and_classical_restoration. What it leaves out: colour-specific damage (JPEG
 artefacts, demosaicking) and unknown-kernel (blind) blur.
 """
 
@@ -75,7 +75,7 @@ def add_gaussian_noise(images, sigma: float, seed: int = 0, clip: bool = True) -
     unclipped (values outside [0, 1]; for studying the noise itself, not for restorers).
     ``sigma`` is at most ``MAX_NOISE_SIGMA`` (10).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     sigma = non_negative_number(sigma, "sigma", maximum=MAX_NOISE_SIGMA)
@@ -94,7 +94,7 @@ def add_salt_and_pepper(images, fraction: float, seed: int = 0) -> np.ndarray:
     take the same value). It simulates dead and stuck sensor pixels or transmission errors;
     unlike a mask, the restorer is not told where they are.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images, generator, num_hit, draws = _random_pixels(images, fraction, seed)
     damaged = images.copy()
@@ -131,7 +131,7 @@ def apply_mask(images, mask) -> np.ndarray:
     ``mask`` has shape
     (N, H, W, 1) and holds only 0 and 1; it applies to every channel.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     mask = as_mask(mask, images)
@@ -146,7 +146,7 @@ def remove_random_pixels(images, fraction: float, seed: int = 0) -> tuple[np.nda
     ``mask``), at positions drawn independently for each image. It simulates lost
     measurements (a sensor that samples only some pixels, packet loss).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images, _, _, draws = _random_pixels(images, fraction, seed)
     mask = np.ones(images.shape[:3] + (1,), dtype=np.float32)
@@ -177,7 +177,7 @@ def cut_square_hole(images, size: int, position: str = "centre",
     image; ``"random"`` draws its top-left corner uniformly per image so the hole lies wholly
     inside the image. It simulates occlusion and the classic inpainting task.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     size = positive_int(size, "size")
@@ -208,7 +208,7 @@ def draw_strokes(images, num_strokes: int = 3, width: int = 2,
     ``MAX_STROKES`` strokes, each at most a quarter of the shorter image side wide (7 pixels
     on a 28 x 28 digit): wider strokes erase the whole image.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.draw import line
 
@@ -252,7 +252,7 @@ def gaussian_psf(sigma: float = DEFAULT_BLUR_SIGMA, radius: int | None = None) -
     ``sigma`` lies between ``MIN_BLUR_SIGMA`` (0.01) and ``MAX_BLUR_SIGMA`` (10) pixels and
     ``radius`` is at most ``MAX_PSF_RADIUS`` (50).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     sigma = positive_number(sigma, "sigma (pixels)", maximum=MAX_BLUR_SIGMA)
     if sigma < MIN_BLUR_SIGMA:
@@ -276,7 +276,7 @@ def gaussian_blur(images, sigma: float = DEFAULT_BLUR_SIGMA, seed: int = 0) -> n
     channels-last (N, H, W, C); a channels-first array is refused, since blurring it would mix
     its rows with its channels.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     check_seed(seed)
@@ -300,7 +300,7 @@ def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
     28 -> 7 for 4). Block averaging models a sensor with fewer, larger pixels (each low-
     resolution pixel integrates the light over its area). ``seed`` is unused (deterministic).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     images = as_image_batch(images)
     factor = _factor(factor)
@@ -324,7 +324,7 @@ def upsample(images, factor: int, method: str = "nearest") -> np.ndarray:
     a ``factor`` x ``factor`` block, so it exactly inverts :func:`downsample` on images that are
     constant on those blocks. ``factor`` is at most ``MAX_UPSAMPLING_FACTOR`` (32).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.transform import resize
 
@@ -364,7 +364,7 @@ class Damaged(collections.namedtuple("Damaged", ("images", "mask", "degradation"
     degradation that removes pixels comes with its mask, and one that removes none has
     ``mask=None``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
 
     __slots__ = ()
@@ -412,7 +412,7 @@ class Degradation:
     ``hole_12``), a factor is at least 2, fractions lie in (0, 1], and only holes take a
     position.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
 
     kind: str
@@ -514,7 +514,7 @@ def get_degradation(name: str | Degradation) -> Degradation:
     ``strokes_<count>``, ``blur`` (PSF sigma 1.5) or ``blur_<sigma>``, ``down_<factor>``
     (``down_2``, ``down_4``).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     if isinstance(name, Degradation):
         return name

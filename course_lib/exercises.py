@@ -234,7 +234,7 @@ register(Exercise("mean_image_per_class", "00_welcome_and_setup", solutions.mean
                   "stack the results in label order."))
 
 
-# ----------------------------------------------------------------- 09_evaluation
+# ----------------------------------------------------------------- 11_evaluation
 
 def _restored_and_clean(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 6)), int(rng.integers(4, 29)), int(rng.integers(4, 29)),
@@ -259,13 +259,13 @@ def _votes(rng: np.random.Generator) -> tuple:
     return int(rng.integers(0, num_votes + 1)), num_votes
 
 
-register(Exercise("pooled_psnr", "09_evaluation", solutions.pooled_psnr, _restored_and_clean,
+register(Exercise("pooled_psnr", "11_evaluation", solutions.pooled_psnr, _restored_and_clean,
                   "average the squared error over every pixel of every image (one number), "
                   "then 10 * np.log10(1 / that); return a float."))
-register(Exercise("frechet_distance_1d", "09_evaluation", solutions.frechet_distance_1d, _two_gaussians,
+register(Exercise("frechet_distance_1d", "11_evaluation", solutions.frechet_distance_1d, _two_gaussians,
                   "in 1-D the covariances are the variances and (S_a S_b)^(1/2) = sqrt(var_a * var_b); "
                   "the mean term is (mean_a - mean_b) ** 2."))
-register(Exercise("two_sided_binomial_p_value", "09_evaluation", solutions.two_sided_binomial_p_value,
+register(Exercise("two_sided_binomial_p_value", "11_evaluation", solutions.two_sided_binomial_p_value,
                   _votes,
                   "with t = min(k, n - k), the p-value is 2 * P(K <= t) for K ~ Binomial(n, 1/2), "
                   "where P(K = i) = math.comb(n, i) / 2 ** n; cap it at 1.", rtol=1e-6, atol=1e-12,
@@ -429,7 +429,7 @@ register(Exercise("hinge_gan", "03_dcgan_mnist", solutions.HingeGAN, _real_point
                   "(no relu: the generator has no margin).", num_cases=3, wrap=_one_gan_training_step))
 
 
-# ----------------------------------------------------------------- 06_degradations_and_classical_restoration
+# ----------------------------------------------------------------- 08_degradations_and_classical_restoration
 
 def _hole_sizes(rng: np.random.Generator) -> tuple:
     image_size = int(rng.integers(4, 40))
@@ -449,14 +449,14 @@ def _clean_values_and_sigma(rng: np.random.Generator) -> tuple:
     return values, float(rng.uniform(0.01, 1.0))
 
 
-register(Exercise("centre_hole_mask", "06_degradations_and_classical_restoration", solutions.centre_hole_mask,
+register(Exercise("centre_hole_mask", "08_degradations_and_classical_restoration", solutions.centre_hole_mask,
                   _hole_sizes,
                   "start from np.ones((image_size, image_size), np.float32); corner = (image_size - hole_size) // 2; "
                   "set mask[corner:corner + hole_size, corner:corner + hole_size] = 0.", num_cases=20))
-register(Exercise("mean_fill", "06_degradations_and_classical_restoration", solutions.mean_fill, _masked_batch,
+register(Exercise("mean_fill", "08_degradations_and_classical_restoration", solutions.mean_fill, _masked_batch,
                   "mask * damaged + (1 - mask) * mean_image[None]: the mask's single channel and the mean "
                   "image's missing batch axis broadcast."))
-register(Exercise("clipped_noise_mean", "06_degradations_and_classical_restoration", solutions.clipped_noise_mean,
+register(Exercise("clipped_noise_mean", "08_degradations_and_classical_restoration", solutions.clipped_noise_mean,
                   _clean_values_and_sigma,
                   "a = -x / sigma, b = (1 - x) / sigma; x (Phi(b) - Phi(a)) + sigma (phi(a) - phi(b)) + 1 - Phi(b), "
                   "with scipy.stats.norm.cdf and norm.pdf.", rtol=1e-6, atol=1e-8))
@@ -562,7 +562,7 @@ register(Exercise("kl_warmup_vae", "05_vae_mnist", solutions.KLWarmupVAE, _warmu
                   "KL.", num_cases=8, rtol=1e-5, atol=1e-5, wrap=_vae_loss_at_iteration))
 
 
-# ----------------------------------------------------------------- 07_cnn_restoration
+# ----------------------------------------------------------------- 09_cnn_restoration
 
 def _restored_and_clean_digits(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 9)), 28, 28, 1)
@@ -583,14 +583,14 @@ def _restored_clean_count(rng: np.random.Generator) -> tuple:
     return clean + noise, clean, int(rng.integers(1, size + 1))
 
 
-register(Exercise("mse_objective", "07_cnn_restoration", solutions.mse_objective, _restored_and_clean_digits,
+register(Exercise("mse_objective", "09_cnn_restoration", solutions.mse_objective, _restored_and_clean_digits,
                   "np.mean((restored - clean) ** 2): one number, the mean over images, rows, columns and channels."))
-register(Exercise("paste_known_pixels", "07_cnn_restoration", solutions.paste_known_pixels, _prediction_damaged_mask,
+register(Exercise("paste_known_pixels", "09_cnn_restoration", solutions.paste_known_pixels, _prediction_damaged_mask,
                   "mask * damaged + (1 - mask) * predicted; the mask (N, H, W, 1) broadcasts over channels."))
-register(Exercise("worst_restorations", "07_cnn_restoration", solutions.worst_restorations, _restored_clean_count,
+register(Exercise("worst_restorations", "09_cnn_restoration", solutions.worst_restorations, _restored_clean_count,
                   "per-image MSE with .mean(axis=(1, 2, 3)), PSNR = 10 log10(1 / MSE), then np.argsort(psnr)[:count] "
                   "(lowest first)."))
-# ----------------------------------------------------------------- 08_gan_restoration
+# ----------------------------------------------------------------- 10_gan_restoration
 
 def _convolution_stack(rng: np.random.Generator) -> tuple:
     depth = int(rng.integers(1, 6))
@@ -611,18 +611,18 @@ def _trade_off_points(rng: np.random.Generator) -> tuple:
     return distortion, rng.integers(0, 6, size=size).astype(float)
 
 
-register(Exercise("patch_receptive_field", "08_gan_restoration", solutions.patch_receptive_field,
+register(Exercise("patch_receptive_field", "10_gan_restoration", solutions.patch_receptive_field,
                   _convolution_stack,
                   "start from r = 1 at the output and go back through the layers, last one first: "
                   "r = (r - 1) * stride + kernel; return an int."))
-register(Exercise("pix2pix_generator_loss", "08_gan_restoration", solutions.pix2pix_generator_loss,
+register(Exercise("pix2pix_generator_loss", "10_gan_restoration", solutions.pix2pix_generator_loss,
                   _restorations_and_logits,
                   "np.mean(np.abs(restored - clean)) + weight * np.mean(-log sigmoid(logits)); write "
                   "-log sigmoid(l) as np.logaddexp(0, -l) so large logits do not overflow.", rtol=1e-6))
-register(Exercise("pareto_front", "08_gan_restoration", solutions.pareto_front, _trade_off_points,
+register(Exercise("pareto_front", "10_gan_restoration", solutions.pareto_front, _trade_off_points,
                   "point i is dominated when some j is <= on both and < on at least one; return the "
                   "indices of the others as an int array, in ascending order."))
-# ----------------------------------------------------------------- 10_choosing_methods_and_challenges
+# ----------------------------------------------------------------- 12_choosing_methods_and_challenges
 
 def _validation_curve(rng: np.random.Generator) -> tuple:
     epochs = int(rng.integers(1, 30))
@@ -645,15 +645,15 @@ def _methods_table(rng: np.random.Generator) -> tuple:
     return quality, milliseconds, minimum
 
 
-register(Exercise("early_stopping", "10_choosing_methods_and_challenges", solutions.early_stopping,
+register(Exercise("early_stopping", "12_choosing_methods_and_challenges", solutions.early_stopping,
                   _validation_curve,
                   "walk the epochs 1, 2, ...; remember the epoch of the lowest loss so far (strictly lower); stop "
                   "when epoch - best_epoch reaches patience; if that never happens, stop at the last epoch. "
                   "Return (stop_epoch, best_epoch), both counted from 1.", num_cases=40))
-register(Exercise("median_distance_ratio", "10_choosing_methods_and_challenges", solutions.median_distance_ratio,
+register(Exercise("median_distance_ratio", "12_choosing_methods_and_challenges", solutions.median_distance_ratio,
                   _two_distance_sets,
                   "np.median(sample_distances) / np.median(held_out_distances), as a float."))
-register(Exercise("fastest_good_enough", "10_choosing_methods_and_challenges", solutions.fastest_good_enough,
+register(Exercise("fastest_good_enough", "12_choosing_methods_and_challenges", solutions.fastest_good_enough,
                   _methods_table,
                   "keep the indices with quality >= minimum_quality; among them take the smallest milliseconds, "
                   "breaking ties by higher quality, then by lower index; return -1 if none is kept.", num_cases=40))

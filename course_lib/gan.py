@@ -12,7 +12,7 @@ so ``log D = -softplus(-l)`` and ``log(1 - D) = -softplus(l)``, computed without
 
 Images are in [0, 1] outside the GAN; it converts to the generator's [-1, 1] (``tanh``) at its
 boundary. Introduced in notebooks 02_gan_theory (losses, toy GAN) and 03_dcgan_mnist (DCGAN).
-Left out: the conditional GAN that restores images (``course_lib.pix2pix``, notebook 08), the
+Left out: the conditional GAN that restores images (``course_lib.pix2pix``, notebook 10), the
 training loop itself (``course_lib.training.resumable_fit``) and evaluation (``course_lib.evaluator``).
 """
 

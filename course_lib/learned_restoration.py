@@ -1,14 +1,14 @@
-"""The learned restorers of notebook 07: a DnCNN-style denoiser and a U-Net, and their shipped weights.
+"""The learned restorers of notebook 09: a DnCNN-style denoiser and a U-Net, and their shipped weights.
 
 A DnCNN-style residual denoiser (:func:`build_dncnn`) and a U-Net that reads the damaged image
 and its mask (:func:`build_unet`), described by a :class:`LearnedRestorerConfig`, built by
 :func:`build_learned_restorer` and trained with the MSE objective by the one entry point
-:func:`train_learned_restorer` (through ``resumable_fit``), taught by notebook 07;
+:func:`train_learned_restorer` (through ``resumable_fit``), taught by notebook 09;
 :func:`learned_restorer` wraps a trained model as a :class:`~course_lib.restorer.Restorer` for
 :func:`course_lib.benchmark.benchmark`. The shipped ones (:data:`SHIPPED_RESTORERS`:
 ``dncnn_noise_0.3``, ``unet_hole_12``, ...) load with :func:`load_learned_restorer` and are
-reproduced by ``python -m course_lib.learned_restoration --train NAME``. Notebook 08 starts its
-conditional GAN from the shipped U-Net; notebook 10 reads their manifests and trains smaller
+reproduced by ``python -m course_lib.learned_restoration --train NAME``. Notebook 10 starts its
+conditional GAN from the shipped U-Net; notebook 12 reads their manifests and trains smaller
 U-Nets for its challenges. Keras is imported only inside the functions that build or train a
 model. What it leaves out: the classical restorers (:mod:`course_lib.restoration`), the
 adversarial loss (:mod:`course_lib.pix2pix`) and blind restoration (one network per
@@ -51,7 +51,7 @@ class LearnedRestorerConfig:
     copies the known pixels of its input to its output (degradations with a mask only).
     ``jit_compile``: XLA-compile the training step (Keras leaves it off on CPU-only machines).
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
 
     architecture: str = "dncnn"
@@ -114,7 +114,7 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
     sigma 0.3, depth 8, 32 filters, 75 s of training): 22.07 dB dilated against 23.22 dB plain, so
     the shipped denoiser is plain.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     import keras
     from keras import layers
@@ -139,7 +139,7 @@ def build_dncnn(depth: int = 6, filters: int = 32, image_shape=(28, 28, 1), batc
 def dilation_rates(num_layers: int) -> list[int]:
     """Dilation rates rising from 2 and falling back to 2: 6 layers -> [2, 3, 4, 4, 3, 2].
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
         raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}.")
@@ -150,7 +150,7 @@ def dilation_rates(num_layers: int) -> list[int]:
 def receptive_field(rates: Sequence[int]) -> int:
     """Side of the square a stack of 3x3 convolutions with these dilation rates sees: 1 + 2 sum(rates).
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     return 1 + 2 * int(sum(rates))
 
@@ -173,7 +173,7 @@ def build_unet(filters: int = 32, levels: int = 2, image_shape=(28, 28, 1), past
     of a digit, for five epochs) and on 50% missing pixels: a saturated sigmoid passes no gradient.
     H and W must be divisible by ``2 ** levels``.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     import keras
     from keras import layers
@@ -223,10 +223,10 @@ def build_learned_restorer(config: LearnedRestorerConfig = LearnedRestorerConfig
     """The compiled model that ``config`` describes (Adam, MSE against the clean image).
 
     ``steps_per_epoch`` sets the length of the cosine
-    learning-rate schedule when ``config.final_learning_rate`` is given. Notebook 07 passes the
+    learning-rate schedule when ``config.final_learning_rate`` is given. Notebook 09 passes the
     builders it defines in its cells, so that the code on the page is the code that trains.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     import keras
 
@@ -251,7 +251,7 @@ def model_inputs(damaged: Damaged, architecture: str) -> np.ndarray:
     that removes pixels needs its mask: a U-Net given a mask of ones would trust the zeros in the
     hole and, pasting the known pixels, return the input unchanged.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
@@ -274,7 +274,7 @@ def training_seeds(config: LearnedRestorerConfig) -> list[int]:
     """The damage seeds of the training copies: ``1000 * (seed + 1) + copy``, never 0, the seed the
     benchmark damages the held-out digits with.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     return [1000 * (config.seed + 1) + copy for copy in range(config.num_copies)]
 
@@ -282,7 +282,7 @@ def training_seeds(config: LearnedRestorerConfig) -> list[int]:
 def training_pairs(config: LearnedRestorerConfig, clean_images) -> tuple[np.ndarray, np.ndarray]:
     """``(model inputs, clean targets)``: every clean image damaged ``config.num_copies`` times.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     clean_images = as_image_batch(clean_images, "clean_images", channels=1)
     degradation = deg.get_degradation(config.degradation)
@@ -306,7 +306,7 @@ def train_learned_restorer(config: LearnedRestorerConfig, clean_images, *, model
     ``tf.distribute`` strategy to build and train the new one under.
     Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     from course_lib import training
 
@@ -343,7 +343,7 @@ def learned_restorer(model, architecture: str, handles: Sequence[str], name: str
     ``y + c(y, m)`` are not bounded, so the outputs are clipped to [0, 1]; a NaN stays NaN,
     and the :class:`Restorer` refuses it.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     if architecture not in ("dncnn", "unet"):
         raise ValueError(f"Unknown architecture {architecture!r}; expected 'dncnn' or 'unet'.")
@@ -399,14 +399,14 @@ def load_learned_restorer(name: str, *, retrain: bool = False, config: LearnedRe
                           model=None, images=None, workdir=None, verbose="auto"):
     """The shipped learned restorer ``name`` (sha256 checked), or one trained now.
 
-    Notebook 08 loads ``"unet_hole_12"`` the same way.
+    Notebook 10 loads ``"unet_hole_12"`` the same way.
     ``name`` is a key of :data:`SHIPPED_RESTORERS`. Training happens when the weights are not
     shipped or ``retrain=True``, with ``config`` (default: the manifest's, else the shipped one)
     on ``images`` (default: the 8,000 shipped training digits), resumably in ``workdir``.
     ``model``: a built network to load the weights into (or to train into) instead of a new one.
     Returns ``(model, manifest_or_None)``: a Keras model reading :func:`model_inputs`.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     from course_lib import training
 
@@ -438,7 +438,7 @@ def shipped_restorer(name: str, **kwargs) -> Restorer:
     """Shipped learned restorer ``name`` wrapped as a :class:`Restorer` that handles only the
     degradation it was trained on (``kwargs`` go to :func:`load_learned_restorer`).
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     from course_lib import training
 
@@ -453,7 +453,7 @@ def shipped_restorers(names: Sequence[str] | None = None, **kwargs) -> list[Rest
     """The shipped learned restorers (all that have weights in ``data/pretrained``, or ``names``)
     as :class:`Restorer` objects for :func:`benchmark`.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     from course_lib import training
 
@@ -470,7 +470,7 @@ def evaluate_learned_restorer(model, config: LearnedRestorerConfig, clean_images
     """Benchmark numbers of ``model`` on ``config.degradation`` beside the damaged input:
     PSNR, SSIM, recognition (and its ratio to clean accuracy), FID.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     restorer = learned_restorer(model, config.architecture, (config.degradation,))
     result = benchmark([damaged_input(), restorer], clean_images, labels, degradations=[config.degradation],
@@ -489,7 +489,7 @@ def train_and_save(name: str, config: LearnedRestorerConfig | None = None, *, wo
     """Train shipped restorer ``name`` on the 8,000 training digits, score it on the 2,000 held-out
     digits (:func:`evaluate_learned_restorer`) and write its weights and manifest.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     from course_lib import data, training
 
@@ -512,7 +512,7 @@ def train_and_save(name: str, config: LearnedRestorerConfig | None = None, *, wo
 def main(argv=None) -> int:
     """The command line: ``python -m course_lib.learned_restoration --train NAME`` writes the shipped restorer NAME.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     import argparse
 

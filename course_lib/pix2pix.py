@@ -1,6 +1,6 @@
-"""A pix2pix-style conditional GAN that fills large holes: notebook 08_gan_restoration.
+"""A pix2pix-style conditional GAN that fills large holes: notebook 10_gan_restoration.
 
-An MSE-trained restorer (notebook 07) answers a large hole with the **mean** of every completion
+An MSE-trained restorer (notebook 09) answers a large hole with the **mean** of every completion
 that fits the known pixels, which is a blur. A conditional GAN (Isola et al., 2017, "pix2pix")
 adds a second network, a **PatchGAN discriminator**, that learns to tell real clean digits from
 restored ones, *given the damaged input*, and a generator loss that rewards fooling it:
@@ -10,7 +10,7 @@ restored ones, *given the damaged input*, and a generator loss that rewards fool
 
 The discriminator compares a restoration with the **real clean image** of the same damaged
 input. The source article's restoration GAN compares the output with "the repaired image"
-(erratum 7 in notebook 10's errata table): a discriminator that is shown restorations as its "real"
+(erratum 7 in notebook 12's errata table): a discriminator that is shown restorations as its "real"
 examples only learns to recognise the restorer's own style and pushes nothing towards real
 digits. Here "real" is always the clean digit, "fake" the restoration, both paired with the
 same damaged input so that D also judges whether a completion fits what is known.
@@ -58,7 +58,7 @@ __all__ = [
 
 SHIPPED_NAME = "pix2pix_hole_12"
 HANDLES = ("hole_12",)
-MSE_UNET_NAME = "unet_hole_12"  # the MSE-trained U-Net of notebook 07 the generator starts from
+MSE_UNET_NAME = "unet_hole_12"  # the MSE-trained U-Net of notebook 09 the generator starts from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Pix2PixConfig:
     MSE U-Net whose weights the generator starts from (``None``: random initial weights, with
     ``filters`` and ``levels`` for its shape; otherwise the U-Net's own shape is used).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
 
     degradation: str = "hole_12"
@@ -110,7 +110,7 @@ class Pix2PixConfig:
 # lambda cannot resolve, and L1 alone beat lambda = 0.3, and this shipped run (FID 1.82, 20.17 dB), on
 # both axes. So FID does not show that the adversary buys realism here; the shipped model's grey-pixel
 # share in the hole (13.5% against the MSE U-Net's 27.4%, real digits 16.4%) is the clearest sign of it,
-# and it has no L1-only run of the same length to compare with (notebook 08).
+# and it has no L1-only run of the same length to compare with (notebook 10).
 SHIPPED_CONFIG = Pix2PixConfig(adversarial_weight=0.03, max_seconds=120.0, epochs=100)
 
 
@@ -128,7 +128,7 @@ def build_patch_discriminator(filters: Sequence[int] = (32, 64), image_shape=(28
     input (22 x 22 pixels for two stride-2 layers), not the whole image: the discriminator
     asks "does this patch look like a real digit's, given the damaged input?" everywhere at once.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     filters = tuple(filters)
     if not filters or not all(isinstance(count, (int, np.integer)) and count > 0 for count in filters):
@@ -152,7 +152,7 @@ def patch_receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int]) -
     Walking back from one output: r = 1, then r <- (r - 1) * stride + kernel for each layer,
     last layer first. The shipped PatchGAN (4x4 kernels, strides 2, 2, 1) sees 22 x 22 pixels.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     kernel_sizes, strides = list(kernel_sizes), list(strides)
     if not kernel_sizes or len(kernel_sizes) != len(strides):
@@ -175,7 +175,7 @@ def discriminator_inputs(conditioning, candidate):
     restoration (fake). The discriminator always sees both, so it judges a completion *of this
     damaged input*, not just any digit.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     return ops.concatenate([conditioning, candidate], axis=-1)
 
@@ -186,7 +186,7 @@ def paste_known(generated, conditioning):
     ``generated`` (N, H, W, C), ``conditioning`` (N, H, W, C + 1). The generator only has to
     invent the missing pixels; a discriminator cannot tell fakes by a faint change of the known ones.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     damaged, mask = conditioning[..., :-1], conditioning[..., -1:]
     return mask * damaged + (1.0 - mask) * generated
@@ -200,7 +200,7 @@ def l1_loss(restored, clean):
     pix2pix uses L1 rather than MSE: it is the *median* of the plausible completions that
     minimises it, which blurs less than the mean, and it keeps the restoration close to the truth.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     return ops.mean(ops.abs(restored - clean))
 
@@ -225,12 +225,12 @@ class Pix2PixBase(keras.Model):
     """The plumbing of :class:`Pix2Pix`: its two players, two optimizers and five trackers.
 
     ``generator``: conditioning (N, H, W, C + 1) ->
-    image (N, H, W, C) in [0, 1] (the U-Net of notebook 07). ``discriminator``:
+    image (N, H, W, C) in [0, 1] (the U-Net of notebook 09). ``discriminator``:
     :func:`discriminator_inputs` -> patch logits. Trackers: ``d_loss``, ``adversarial``, ``l1``,
     ``d_real`` (mean D on clean) and ``d_fake`` (mean D on restorations). A subclass defines
-    ``call`` and ``train_step`` (notebook 08 shows :class:`Pix2Pix`'s in a cell).
+    ``call`` and ``train_step`` (notebook 10 shows :class:`Pix2Pix`'s in a cell).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
 
     def __init__(self, generator, discriminator, adversarial_weight: float = 0.01, **kwargs):
@@ -269,7 +269,7 @@ class Pix2Pix(Pix2PixBase):
     on real = (y, clean x) against fake = (y, G(y)); the generator on L1 + lambda * adversarial
     (:func:`generator_objective`).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
 
     def call(self, conditioning, training=False):
@@ -302,11 +302,11 @@ class Pix2Pix(Pix2PixBase):
 # ------------------------------------------------------------------------ training entry point
 
 def mse_unet(retrain: bool = False):
-    """The shipped MSE-trained U-Net of notebook 07 (``unet_hole_12``): ``(model, manifest)``.
+    """The shipped MSE-trained U-Net of notebook 09 (``unet_hole_12``): ``(model, manifest)``.
 
-    Notebook 08's baseline and the cGAN generator's start.
+    Notebook 10's baseline and the cGAN generator's start.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     return learned.load_learned_restorer(MSE_UNET_NAME, retrain=retrain)
 
@@ -327,10 +327,10 @@ def build_pix2pix(config: Pix2PixConfig = Pix2PixConfig(), generator=None, *, mo
 
     ``generator``: a U-Net to start from; its weights
     are copied into a fresh clone (the model passed in is left untouched). Without it, a new
-    U-Net with ``config.filters`` and ``config.levels`` is built with random weights. Notebook 08
+    U-Net with ``config.filters`` and ``config.levels`` is built with random weights. Notebook 10
     passes the ``Pix2Pix`` class and the PatchGAN builder it defines in its cells.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     if not (isinstance(model_class, type) and issubclass(model_class, Pix2PixBase)):
         raise TypeError(f"model_class must be a subclass of course_lib.pix2pix.Pix2PixBase, got {model_class!r}.")
@@ -369,7 +369,7 @@ def train_pix2pix(config: Pix2PixConfig, clean_images, *, generator=None, model:
     Returns ``(model, history)``; ``history.training_seconds`` is the run's training time.
     ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (when ``model`` is None).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     from course_lib import training
 
@@ -406,7 +406,7 @@ def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 
     It handles ``hole_12`` only (what it was trained
     on) and pastes the known pixels back, exactly as in training.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     if isinstance(generator, Pix2Pix):
         generator = generator.generator
@@ -429,7 +429,7 @@ def pix2pix_restorer(generator, name: str = "cGAN (pix2pix)", batch_size: int = 
 def check_generator_shape(config: Pix2PixConfig, unet_manifest: dict | None) -> None:
     """Raise ``ValueError`` unless ``config.filters`` / ``levels`` are those of the U-Net it starts from.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     if not unet_manifest:
         return
@@ -449,7 +449,7 @@ def load_pix2pix(name: str = SHIPPED_NAME, *, retrain: bool = False, config: Pix
     training digits). ``model``: a built U-Net generator to load the weights into (or to train
     into) instead of a new one. ``manifest`` is None when it trained.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     from course_lib import training
 
@@ -478,7 +478,7 @@ def shipped_restorers() -> list[Restorer]:
     """The shipped cGAN as a one-element list of :class:`~course_lib.restorer.Restorer` (empty when
     its weights are not shipped), ready to add to ``benchmark.benchmark``.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     from course_lib import training
 
@@ -495,7 +495,7 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
     grey edges; a restorer that averages completions leaves grey where they disagree.
     ``restored`` (N, H, W, C) in [0, 1], ``mask`` (N, H, W, 1) with 1 = known.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     restored = as_image_batch(restored, "restored")
     mask = as_image_batch(mask, "mask", channels=1)
@@ -514,7 +514,7 @@ def grey_share(restored, mask, low: float = 0.2, high: float = 0.8) -> float:
 def evaluate_restorers(restorers, clean_images, labels, *, evaluator=None, reference_images=None, seed: int = 0):
     """Benchmark rows of ``restorers`` on ``hole_12`` (PSNR, SSIM, recognition, FID): a :class:`BenchmarkResult`.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     return benchmark(restorers, clean_images, labels, degradations=HANDLES, evaluator=evaluator,
                      reference_images=reference_images, seed=seed, verbose=False)
@@ -533,9 +533,9 @@ def sweep_adversarial_weight(weights: Sequence[float], config: Pix2PixConfig, tr
     ``psnr``, ``ssim``, ``recognition``, ``relative_recognition``, ``fid``, ``grey_share`` (of the
     hole's pixels, :func:`grey_share`) and ``training_seconds``.
     Each fine-tune starts afresh (``restart``), so every lambda trains from the same start for the same time.
-    ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (notebook 08 passes its own).
+    ``model_class`` and ``build_discriminator`` go to :func:`build_pix2pix` (notebook 10 passes its own).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     weights = [float(weight) for weight in weights]
     if not weights:
@@ -567,7 +567,7 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
     The manifest's metrics compare it with the MSE U-Net it started from on the 2,000 held-out
     digits (``hole_12``, damage seed 0): PSNR, SSIM, recognition and FID for both.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     from course_lib import data, training
     from course_lib.evaluator import load_evaluator
@@ -607,7 +607,7 @@ def train_and_save(config: Pix2PixConfig = SHIPPED_CONFIG, *, workdir=None, verb
 def main(argv=None) -> int:
     """The command line: ``python -m course_lib.pix2pix --train`` writes data/pretrained/pix2pix_hole_12.*.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     import argparse
 

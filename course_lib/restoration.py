@@ -1,4 +1,4 @@
-"""The classical restorers of notebook 06 and their tuning on validation digits.
+"""The classical restorers of notebook 08 and their tuning on validation digits.
 
 Built on scikit-image, SciPy and the ``bm3d`` package rather than written by hand, each is a
 :class:`~course_lib.restorer.Restorer`: interpolation (nearest, bilinear/linear, bicubic/cubic),
@@ -8,7 +8,7 @@ shrinkage, BM3D, Wiener and Richardson-Lucy deconvolution, with the correction f
 from the 8,000 training digits (:func:`tune_classical`, run by
 ``python -m course_lib.restoration --tune``) and are stored below as literals in
 ``TUNED_PARAMETERS``; the 2,000 held-out digits are only scored by
-:func:`course_lib.benchmark.benchmark`. Notebook 06 teaches them, notebooks 07, 08 and 10 use
+:func:`course_lib.benchmark.benchmark`. Notebook 08 teaches them, notebooks 09, 10 and 12 use
 them as the baselines of the learned restorers. The module needs NumPy, SciPy, scikit-image and
 bm3d only, never Keras or TensorFlow. What it leaves out: blind restoration (unknown noise level
 or blur kernel), colour-specific methods, and the learned restorers
@@ -108,7 +108,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
     monotonically in ``x``, from about ``sigma / sqrt(2 pi)`` at ``x = 0`` (for sigma well below 1)
     to about ``1 - sigma / sqrt(2 pi)`` at ``x = 1``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     values = _finite_array(values, "values")
     sigma = non_negative_number(sigma, "sigma")
@@ -130,7 +130,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
     (estimates below ``clipped_mean(0)`` map to 0, above ``clipped_mean(1)`` to 1), the
     correction of Foi (2009) for clipped noisy images.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     estimates = _finite_array(estimates, "estimates")
     sigma = non_negative_number(sigma, "sigma")
@@ -154,7 +154,7 @@ def damaged_input() -> Restorer:
     """The 'do nothing' baseline: the damaged images themselves (zero fill for missing pixels,
     nearest upsampling for low-resolution images). Every table reads against this row.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     return Restorer("damaged input", _restore_damaged_input, deg.KINDS,
                     "no restoration (missing pixels = 0; low resolution shown by nearest upsampling)")
@@ -208,7 +208,7 @@ def interpolation(method: str = "bicubic") -> Restorer:
     calls, and to OpenBLAS handing each of them to its threads. With ``OPENBLAS_NUM_THREADS=1``
     set before NumPy is first imported, the same calls took 0.04 to 0.09 s.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     if not isinstance(method, str) or method not in INTERPOLATION_METHODS:
         raise ValueError(f"Unknown interpolation method {method!r}; expected one of "
@@ -236,7 +236,7 @@ def mean_image_fill(train_images) -> Restorer:
     ``train_images``
     (N, H, W, C) must be training images, never the test images it will be scored on.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     mean_image = as_image_batch(train_images, "train_images").mean(axis=0)   # (H, W, C)
 
@@ -259,7 +259,7 @@ def biharmonic() -> Restorer:
     pixels around them. scikit-image's mask marks the pixels to fill (True), the inverse of
     the course's convention.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import inpaint_biharmonic
 
@@ -286,7 +286,7 @@ def median(size: int | None = None) -> Restorer:
     outliers, so it removes salt-and-pepper noise almost perfectly; on Gaussian noise it is a
     weak denoiser. ``size=None`` uses the tuned size (3 for salt-and-pepper).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     if size is not None:
         size = positive_int(size, "size")
@@ -324,7 +324,7 @@ def total_variation(weight: float | None = None, correct_clipping: bool = True) 
     ``weight=None`` uses the tuned weight for the noise level; ``correct_clipping`` applies
     :func:`unclip` afterwards.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_tv_chambolle
 
@@ -346,7 +346,7 @@ def non_local_means(h_scale: float | None = None, correct_clipping: bool = True)
     ``sigma sqrt(1/2 - 1/(2 pi))`` = 0.58 sigma: passing the unclipped sigma would declare almost
     every patch similar and blur the digit.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_nl_means
 
@@ -368,7 +368,7 @@ def wavelet(sigma_scale: float | None = None, correct_clipping: bool = True) -> 
     wavelet coefficients while a digit concentrates in a few large ones, so shrinking small
     coefficients removes noise. The threshold uses ``sigma_scale`` x the noise sigma (tuned).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import denoise_wavelet
 
@@ -391,7 +391,7 @@ def bm3d_denoiser(sigma_scale: float | None = None, correct_clipping: bool = Tru
     filtering. It is told ``sigma_psd = sigma_scale x sigma`` (``sigma_scale`` tuned when
     ``None``). About 0.4 s per 28x28 digit on one CPU core: marked ``slow``.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     import bm3d
 
@@ -427,7 +427,7 @@ def wiener(balance: float | None = None) -> Restorer:
     the Fourier domain, regularised by ``balance`` (a Laplacian prior; tuned when ``None``):
     larger balance, smoother result; too small, ringing.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import wiener as skimage_wiener
 
@@ -448,7 +448,7 @@ def richardson_lucy(num_iter: int | None = None) -> Restorer:
     that keep the image non-negative; more iterations sharpen more and amplify noise, so the
     number of iterations (tuned when ``None``) is the regulariser.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from skimage.restoration import richardson_lucy as skimage_richardson_lucy
 
@@ -464,12 +464,12 @@ def richardson_lucy(num_iter: int | None = None) -> Restorer:
 
 
 def classical_restorers(train_images) -> list[Restorer]:
-    """Every classical restorer of notebook 06, with the tuned parameters, in table order.
+    """Every classical restorer of notebook 08, with the tuned parameters, in table order.
 
     ``train_images`` gives
     the mean image for :func:`mean_image_fill` (use the training split, never the test split).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     return [damaged_input(), interpolation("nearest"), interpolation("bilinear"),
             interpolation("bicubic"), mean_image_fill(train_images), biharmonic(), median(),
@@ -487,7 +487,7 @@ def validation_split(num_train: int, size: int = VALIDATION_SIZE, seed: int = 0)
     The classical
     restorers are tuned on these training digits; the held-out test digits stay unseen.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     num_train = positive_int(num_train, "num_train")
     size = positive_int(size, "size")
@@ -520,7 +520,7 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
     0.5), deconvolution on the benchmark blur. The BM3D, wavelet and non-local-means grids are
     multiples of the noise sigma; the result stores BM3D's ``sigma_psd`` and the other multiples.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     for value, name in ((methods, "methods"), (noise_levels, "noise_levels")):
         if isinstance(value, str):
@@ -557,7 +557,7 @@ def tune_classical(dataset, methods: Sequence[str] | None = None, *, grids: dict
 def main(argv=None) -> int:
     """The command line: ``python -m course_lib.restoration --tune`` re-tunes the classical restorers.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     import argparse
 

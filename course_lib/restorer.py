@@ -1,4 +1,4 @@
-"""The restorer contract shared by notebooks 06-08 and 10: what every restoration method is.
+"""The restorer contract shared by notebooks 08-10 and 12: what every restoration method is.
 
 A **restorer** is a :class:`Restorer`: a name, a function that maps a
 :class:`~course_lib.degradations.Damaged` batch to restored float32 NHWC images in [0, 1] at the
@@ -6,8 +6,8 @@ original size, and the degradations it can handle (kinds such as ``"noise"`` or 
 ``"noise_0.3"``). Asking it to restore anything else raises a ``ValueError`` that says so, and so
 does a damaged batch or a result that breaks the contract (NaN, 0-255 values, a missing mask, the
 wrong image size): a restorer never passes on a silent wrong answer. The classical restorers
-of notebook 06 (:mod:`course_lib.restoration`), the learned ones of notebook 07
-(:mod:`course_lib.learned_restoration`) and the conditional GAN of notebook 08
+of notebook 08 (:mod:`course_lib.restoration`), the learned ones of notebook 09
+(:mod:`course_lib.learned_restoration`) and the conditional GAN of notebook 10
 (:mod:`course_lib.pix2pix`) are all built as one, so :func:`course_lib.benchmark.benchmark`
 scores them side by side. What it leaves out: any restoration method itself.
 """
@@ -40,7 +40,7 @@ class Restorer:
     of degradation kinds (``"noise"``, ``"hole"``, ...) or exact names (``"noise_0.3"``) the
     method is meant for; a name claims only that degradation (``"hole_12"`` not ``"hole_3"``).
     ``slow`` marks methods the benchmark may run on fewer images. Learned restorers (notebooks
-    07-08) are built the same way: ``Restorer("U-Net", unet_function, ("hole",))``.
+    09-10) are built the same way: ``Restorer("U-Net", unet_function, ("hole",))``.
 
     A restorer trusts neither side of ``function``: it refuses a damaged batch that is not float
     NHWC images in [0, 1] with finite values, or that lacks the mask its degradation needs, and
@@ -48,7 +48,7 @@ class Restorer:
     shape, times the factor for ``down``). A method whose output may overshoot [0, 1] (cubic
     interpolation, deconvolution, a residual network) clips it itself.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
 
     name: str
@@ -156,9 +156,9 @@ def _handled_degradations(name: str, handles) -> tuple[str, ...]:
 def per_channel(images: np.ndarray, function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Apply a 2-D ``function`` to every image and channel: (N, H, W, C) -> (N, H, W, C), float32.
 
-    The denoisers and deconvolutions of notebook 06 work on one 2-D image at a time.
+    The denoisers and deconvolutions of notebook 08 work on one 2-D image at a time.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     restored = np.empty_like(images, dtype=np.float32)
     for index in range(images.shape[0]):

@@ -38,7 +38,7 @@ def mean_image_per_class(images: np.ndarray, labels: np.ndarray, num_classes: in
     return np.stack([images[labels == label].mean(axis=0) for label in range(num_classes)])
 
 
-# ----------------------------------------------------------------- 09_evaluation
+# ----------------------------------------------------------------- 11_evaluation
 
 import math  # noqa: E402  (exact binomial sums in two_sided_binomial_p_value)
 
@@ -46,7 +46,7 @@ import math  # noqa: E402  (exact binomial sums in two_sided_binomial_p_value)
 def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 1.0) -> float:
     """PSNR in dB of the MSE pooled over all images (not the mean of per-image PSNRs).
 
-    Introduced in notebook 09_evaluation.
+    Introduced in notebook 11_evaluation.
     """
     pooled_mse = np.mean((images - references) ** 2)        # one number: all pixels of all images
     return float(10 * np.log10(data_range ** 2 / pooled_mse))
@@ -55,7 +55,7 @@ def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 
 def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float) -> float:
     """Squared Frechet distance (FID) between the 1-D Gaussians N(mean_a, var_a) and N(mean_b, var_b).
 
-    Introduced in notebook 09_evaluation.
+    Introduced in notebook 11_evaluation.
     """
     # FD = (mu_a - mu_b)^2 + var_a + var_b - 2 sqrt(var_a var_b) = (mu_a - mu_b)^2 + (sd_a - sd_b)^2
     return float((mean_a - mean_b) ** 2 + var_a + var_b - 2 * np.sqrt(var_a * var_b))
@@ -64,7 +64,7 @@ def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float
 def two_sided_binomial_p_value(num_chose_a: int, num_votes: int) -> float:
     """p-value of the two-sided exact binomial test of "A is picked half of the time".
 
-    Introduced in notebook 09_evaluation.
+    Introduced in notebook 11_evaluation.
     """
     # Under the null hypothesis K ~ Binomial(n, 1/2), symmetric about n / 2, so the two tails
     # P(K <= t) and P(K >= n - t), t = min(k, n - k), are equal: p = 2 P(K <= t), at most 1.
@@ -190,12 +190,12 @@ class HingeGAN:
         return -ops.mean(generated_logits)  # raise the discriminator's logit on the samples: no margin
 
 
-# ----------------------------------------------------------------- 06_degradations_and_classical_restoration
+# ----------------------------------------------------------------- 08_degradations_and_classical_restoration
 
 def centre_hole_mask(image_size: int, hole_size: int) -> np.ndarray:
     """(image_size, image_size) float32 mask: 0 in the centred hole_size square, 1 elsewhere.
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     mask = np.ones((image_size, image_size), dtype=np.float32)
     corner = (image_size - hole_size) // 2
@@ -206,7 +206,7 @@ def centre_hole_mask(image_size: int, hole_size: int) -> np.ndarray:
 def mean_fill(damaged: np.ndarray, mask: np.ndarray, mean_image: np.ndarray) -> np.ndarray:
     """Known pixels (mask 1) from damaged, missing ones (mask 0) from mean_image: (N, H, W, C).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     return mask * damaged + (1.0 - mask) * mean_image[None]
 
@@ -214,7 +214,7 @@ def mean_fill(damaged: np.ndarray, mask: np.ndarray, mean_image: np.ndarray) -> 
 def clipped_noise_mean(values: np.ndarray, sigma: float) -> np.ndarray:
     """E[clip(x + sigma n, 0, 1)] for each x in values, n ~ N(0, 1).
 
-    Introduced in notebook 06_degradations_and_classical_restoration.
+    Introduced in notebook 08_degradations_and_classical_restoration.
     """
     from scipy.stats import norm
 
@@ -313,12 +313,12 @@ class KLWarmupVAE:
         return loss
 
 
-# ----------------------------------------------------------------- 07_cnn_restoration
+# ----------------------------------------------------------------- 09_cnn_restoration
 
 def mse_objective(restored: np.ndarray, clean: np.ndarray) -> float:
-    """The MSE objective of notebook 07: (1 / N H W C) sum (restored - clean)^2 over the whole batch.
+    """The MSE objective of notebook 09: (1 / N H W C) sum (restored - clean)^2 over the whole batch.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     return float(np.mean((restored - clean) ** 2))
 
@@ -326,7 +326,7 @@ def mse_objective(restored: np.ndarray, clean: np.ndarray) -> float:
 def paste_known_pixels(predicted: np.ndarray, damaged: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Known pixels (mask 1) from damaged, missing ones (mask 0) from predicted: (N, H, W, C).
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     return mask * damaged + (1.0 - mask) * predicted
 
@@ -334,17 +334,17 @@ def paste_known_pixels(predicted: np.ndarray, damaged: np.ndarray, mask: np.ndar
 def worst_restorations(restored: np.ndarray, clean: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` images with the lowest PSNR (data range 1), worst first.
 
-    Introduced in notebook 07_cnn_restoration.
+    Introduced in notebook 09_cnn_restoration.
     """
     mse = np.mean((restored - clean) ** 2, axis=(1, 2, 3))                   # (N,)
     psnr = 10.0 * np.log10(1.0 / np.maximum(mse, 1e-10))                    # (N,) dB
     return np.argsort(psnr, kind="stable")[:count]
-# ----------------------------------------------------------------- 08_gan_restoration
+# ----------------------------------------------------------------- 10_gan_restoration
 
 def patch_receptive_field(kernel_sizes: list, strides: list) -> int:
     """Side of the input patch one output of a stack of convolutions sees: walk back from 1 pixel.
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     receptive = 1
     for kernel, stride in reversed(list(zip(kernel_sizes, strides))):
@@ -356,7 +356,7 @@ def pix2pix_generator_loss(restored: np.ndarray, clean: np.ndarray, fake_logits:
                            adversarial_weight: float) -> float:
     """L1 + lambda * non-saturating adversarial loss: mean|restored - clean| + lambda * mean(-log sigmoid(l)).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     l1 = np.mean(np.abs(restored - clean))
     adversarial = np.mean(np.logaddexp(0.0, -fake_logits))   # -log sigmoid(l) = log(1 + exp(-l)), stable
@@ -366,7 +366,7 @@ def pix2pix_generator_loss(restored: np.ndarray, clean: np.ndarray, fake_logits:
 def pareto_front(distortion: np.ndarray, perception: np.ndarray) -> np.ndarray:
     """Indices (ascending) of the points no other point beats on both (lower is better for both).
 
-    Introduced in notebook 08_gan_restoration.
+    Introduced in notebook 10_gan_restoration.
     """
     keep = []
     for index in range(len(distortion)):
@@ -375,13 +375,13 @@ def pareto_front(distortion: np.ndarray, perception: np.ndarray) -> np.ndarray:
         if not dominated:
             keep.append(index)
     return np.array(keep, dtype=np.int64)
-# ----------------------------------------------------------------- 10_choosing_methods_and_challenges
+# ----------------------------------------------------------------- 12_choosing_methods_and_challenges
 
 def early_stopping(validation_losses: np.ndarray, patience: int) -> tuple:
     """(stop_epoch, best_epoch), 1-based: training stops after `patience` epochs without a new lowest
     validation loss (or at the last epoch); best_epoch is the epoch of the lowest loss before stopping.
 
-    Introduced in notebook 10_choosing_methods_and_challenges.
+    Introduced in notebook 12_choosing_methods_and_challenges.
     """
     best_epoch, best_loss = 1, validation_losses[0]
     for epoch, loss in enumerate(validation_losses[1:], start=2):
@@ -395,7 +395,7 @@ def early_stopping(validation_losses: np.ndarray, patience: int) -> tuple:
 def median_distance_ratio(sample_distances: np.ndarray, held_out_distances: np.ndarray) -> float:
     """median(sample distances to the training set) / median(held-out distances to it).
 
-    Introduced in notebook 10_choosing_methods_and_challenges.
+    Introduced in notebook 12_choosing_methods_and_challenges.
     """
     return float(np.median(sample_distances) / np.median(held_out_distances))
 
@@ -404,7 +404,7 @@ def fastest_good_enough(quality: np.ndarray, milliseconds: np.ndarray, minimum_q
     """Index of the fastest method whose quality reaches minimum_quality (ties: the better quality,
     then the lower index); -1 when none does.
 
-    Introduced in notebook 10_choosing_methods_and_challenges.
+    Introduced in notebook 12_choosing_methods_and_challenges.
     """
     candidates = [index for index in range(len(quality)) if quality[index] >= minimum_quality]
     if not candidates:

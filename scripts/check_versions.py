@@ -8,7 +8,7 @@ pair's Python, installs the pair's TensorFlow and Keras first (as Colab or a lap
 with papermill and ipykernel to execute notebooks), then installs the course with exactly the
 command that every notebook's setup cell runs (``sync_notebook_headers.INSTALL_ARGUMENTS``, no
 extra), and checks that this install left the TensorFlow that was there importable and
-unchanged. It then executes notebooks 00, 03 and 07 of this checkout at the ``smoke`` budget
+unchanged. It then executes notebooks 00, 03 and 09 of this checkout at the ``smoke`` budget
 with ``run_notebooks.py`` and checks that each ran on the pair's versions. ``oldest`` is the
 oldest pair that the lower bounds in ``pyproject.toml`` allow, installed under the name
 ``tensorflow-cpu`` (the build a CPU-only machine or a container ships, which pip does not
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from sync_notebook_headers import INSTALL_ARGUMENTS  # noqa: E402
 
-NOTEBOOKS = ("00_welcome_and_setup.ipynb", "03_dcgan_mnist.ipynb", "07_cnn_restoration.ipynb")
+NOTEBOOKS = ("00_welcome_and_setup.ipynb", "03_dcgan_mnist.ipynb", "09_cnn_restoration.ipynb")
 RUNTIME_TOOLS = ("papermill", "ipykernel")  # what Colab's runtime has beside TensorFlow
 VERSIONS_CODE = ("import importlib.metadata as m, platform, tensorflow, keras, numpy; "
                  "print(platform.python_version(), tensorflow.__version__, keras.__version__, numpy.__version__, "

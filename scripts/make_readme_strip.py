@@ -4,7 +4,7 @@
 
 The first row holds digits that the shipped DCGAN generator (notebook 03) draws from seeded
 noise; each row below shows held-out digits damaged by one of the course's degradations and the
-shipped restorer's output beside each (notebook 07: the DnCNN denoiser, the U-Nets for a hole and
+shipped restorer's output beside each (notebook 09: the DnCNN denoiser, the U-Nets for a hole and
 for missing pixels). Nothing trains; the picture is the same on every run with the same weights.
 """
 

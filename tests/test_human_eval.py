@@ -1,4 +1,4 @@
-"""course_lib.human_eval: the two-alternative forced-choice protocol of notebook 09."""
+"""course_lib.human_eval: the two-alternative forced-choice protocol of notebook 11."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The model code that the notebooks show in cells is the library's code, line for line.
 
-Notebooks 03, 05, 07 and 08 put the code a learner should read and change in cells tagged
+Notebooks 03, 05, 09 and 10 put the code a learner should read and change in cells tagged
 ``library-code`` (see scripts/sync_library_code.py): the notebook's version runs there, the
 library's runs everywhere else (tests, benchmarks, shipped weights), so the two must not drift.
 
@@ -31,8 +31,8 @@ EXPECTED = {
     "03_dcgan_mnist": ["course_lib.gan.build_dcgan_generator", "course_lib.gan.build_dcgan_discriminator",
                        "course_lib.gan.GAN"],
     "05_vae_mnist": ["course_lib.vae.Sampling", "course_lib.vae.VAE"],
-    "07_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
-    "08_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
+    "09_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
+    "10_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
 }
 
 
