@@ -579,13 +579,14 @@ class FIDOverTraining(TimeLimit):
     after the first epoch ending past each of ``seconds``, measures the FID of ``num_samples``
     class-balanced samples of the EMA weights (8 Heun steps) against ``reference``: the curve of
     quality against compute. Its own measuring happens after the epoch's last batch, so it is
-    not counted as training.
+    not counted as training. ``clock`` is the time source, as :class:`TimeLimit`'s.
 
     Introduced in notebook 07_diffusion_mnist.
     """
 
-    def __init__(self, evaluator, reference, seconds=(300, 1800), num_samples: int = 1000):
-        super().__init__(None)
+    def __init__(self, evaluator, reference, seconds=(300, 1800), num_samples: int = 1000,
+                 clock=time.perf_counter):
+        super().__init__(None, clock=clock)
         self.evaluator, self.reference = evaluator, reference
         self.pending = sorted(float(value) for value in seconds)
         self.num_samples = positive_int(num_samples, "num_samples")
