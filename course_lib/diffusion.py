@@ -289,8 +289,10 @@ class DiffusionBase(keras.Model):
         the same images. With ``return_path`` the list of every ``x_t`` along the way, in [0, 1].
         """
         num_samples = positive_int(num_samples, "num_samples", maximum=MAX_SAMPLES)
+        if labels is not None and self.num_classes == 0:
+            raise ValueError("labels were given but this model is unconditional (num_classes=0).")
         if labels is not None:
-            labels = class_labels(labels, self.num_classes or 1, num_samples=num_samples).astype(np.int32)
+            labels = class_labels(labels, self.num_classes, num_samples=num_samples).astype(np.int32)
         noise = np.random.default_rng(check_seed(seed)).standard_normal((num_samples, *self.data_shape))
         outcome = theory.sample(self.denoiser(labels, guidance=guidance, use_ema=use_ema), noise, self.schedule,
                                 num_steps=num_steps, method=method, eta=eta, seed=seed + 1,
@@ -561,7 +563,7 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
         metrics={"fid": round(result["fid"], 3), "fid_unconditional": round(unconditional["fid"], 3),
                  "fid_floor_real_vs_real": round(floor, 3), "fid_over_floor": round(result["fid"] / floor, 2),
                  "precision": round(result["precision"], 4), "recall": round(result["recall"], 4),
-                 "recognition_rate": round(result["recognition_rate"], 4),
+                 "recognition_rate": round(result["recognition_rate"], 4) if config.num_classes else None,
                  "class_histogram": np.round(result["class_histogram"], 4).tolist(),
                  "sampler": "heun, 8 steps (15 network calls), guidance 1",
                  "sampling_milliseconds_per_image": round(result["milliseconds_per_image"], 2),

@@ -1,12 +1,12 @@
 """Bad input to the model code, the theory helpers, the figures and the exercise checks.
 
-Every public function a learner calls in ``gan``, ``vae``, ``pix2pix``, the training configs
-(``DCGANConfig``, ``VAEConfig``, ``Pix2PixConfig``, ``EvaluatorConfig``, ``LearnedRestorerConfig``),
-``gan_theory``, ``vae_theory``, ``viz`` and ``exercises`` must answer bad input with a
-``ValueError`` or ``TypeError`` that names the argument, never with a number or a figure. The
-configs and the array arguments are probed with generated values (``hypothesis``); the rest
-with a table of hand-picked cases. Valid values are generated too, so that a rule that is too
-strict fails here as well.
+Every public function a learner calls in ``gan``, ``vae``, ``pix2pix``, ``diffusion``, the training
+configs (``DCGANConfig``, ``VAEConfig``, ``Pix2PixConfig``, ``EvaluatorConfig``, ``LearnedRestorerConfig``,
+``DiffusionConfig``), ``gan_theory``, ``vae_theory``, ``diffusion_theory``, ``viz`` and ``exercises``
+must answer bad input with a ``ValueError`` or ``TypeError`` that names the argument, never with a
+number or a figure. The configs and the array arguments are probed with generated values
+(``hypothesis``); the rest with a table of hand-picked cases. Valid values are generated too, so
+that a rule that is too strict fails here as well.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib import evaluator, exercises, gan, gan_theory, learned_restoration, pix2pix, vae, vae_theory, viz
+from course_lib import diffusion, diffusion_theory, evaluator, exercises, gan, gan_theory, learned_restoration
+from course_lib import pix2pix, vae, vae_theory, viz
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAN, INF = float("nan"), float("inf")
@@ -150,6 +151,16 @@ CONFIG_FIELDS = [
     (learned_restoration.LearnedRestorerConfig, "num_copies", "positive_integer", None),
     (learned_restoration.LearnedRestorerConfig, "jit_compile", "flag", None),
     (learned_restoration.LearnedRestorerConfig, "seed", "seed", None),
+    # DiffusionConfig's schedule and prediction, widths, embedding_dim, groups and label_dropout have
+    # rules across fields or an interval of their own: tests/test_diffusion.py names each
+    (diffusion.DiffusionConfig, "num_classes", "non_negative_integer", None),
+    (diffusion.DiffusionConfig, "learning_rate", "learning_rate", None),
+    (diffusion.DiffusionConfig, "batch_size", "positive_integer", None),
+    (diffusion.DiffusionConfig, "epochs", "positive_integer", None),
+    (diffusion.DiffusionConfig, "ema_decay", "rate", None),
+    (diffusion.DiffusionConfig, "max_seconds", "seconds", None),
+    (diffusion.DiffusionConfig, "jit_compile", "flag", None),
+    (diffusion.DiffusionConfig, "seed", "seed", None),
 ]
 FIELD_IDS = [f"{config.__name__}.{field}" for config, field, _, _ in CONFIG_FIELDS]
 
@@ -216,7 +227,7 @@ def test_every_shipped_manifest_config_passes_the_rules():
 
     classes = {"dcgan_mnist": gan.DCGANConfig, "evaluator": evaluator.EvaluatorConfig,
                "pix2pix_hole_12": pix2pix.Pix2PixConfig, "vae_mnist_latent2": vae.VAEConfig,
-               "vae_mnist_latent16": vae.VAEConfig}
+               "vae_mnist_latent16": vae.VAEConfig, "flow_mnist": diffusion.DiffusionConfig}
     for path in sorted(training.pretrained_dir().glob("*.json")):
         recorded = json.loads(path.read_text())["config"]
         config_class = classes.get(path.stem, learned_restoration.LearnedRestorerConfig)
@@ -232,7 +243,8 @@ def models():
     tiny_gan = gan.build_dcgan(gan.DCGANConfig(latent_dim=4, generator_filters=(4, 2), discriminator_filters=(2, 4),
                                                ema_decay=0.0, jit_compile=False))
     tiny_vae = vae.build_vae(vae.VAEConfig(latent_dim=2, encoder_filters=(2,), decoder_filters=(2, 2)))
-    return types.SimpleNamespace(gan=tiny_gan, vae=tiny_vae)
+    tiny_diffusion = diffusion.build_diffusion(diffusion.DiffusionConfig(widths=(4,), embedding_dim=8, groups=4))
+    return types.SimpleNamespace(gan=tiny_gan, vae=tiny_vae, diffusion=tiny_diffusion)
 
 
 def latents_with_a_bad_value(columns):
@@ -351,6 +363,74 @@ CASES = {
     "receptive field: stride 0": (lambda m: pix2pix.patch_receptive_field([4], [0]), ValueError, "strides"),
     "patch discriminator: no filters": (lambda m: pix2pix.build_patch_discriminator(()), ValueError, "filters"),
     "pix2pix restorer: a string": (lambda m: pix2pix.pix2pix_restorer("unet"), ValueError, "keras.Model"),
+    # diffusion
+    "diffusion generate: 0 samples": (lambda m: m.diffusion.generate(0), ValueError, "num_samples"),
+    "diffusion generate: 10**9 samples": (lambda m: m.diffusion.generate(10**9), ValueError, "at most 100,000"),
+    "diffusion generate: label 10 of 10": (lambda m: m.diffusion.generate(2, labels=[0, 10]), ValueError,
+                                           r"\[0, 10\)"),
+    "diffusion generate: 1 label for 2": (lambda m: m.diffusion.generate(2, labels=[3]), ValueError, r"\(2,\)"),
+    "diffusion generate: float labels": (lambda m: m.diffusion.generate(2, labels=[1.0, 2.0]), ValueError, "integer"),
+    "diffusion generate: 0 steps": (lambda m: m.diffusion.generate(2, num_steps=0), ValueError, "num_steps"),
+    "diffusion generate: unknown sampler": (lambda m: m.diffusion.generate(2, method="rk4"), ValueError, "sampler"),
+    "diffusion generate: eta 2": (lambda m: m.diffusion.generate(2, method="ddim", eta=2.0), ValueError, "eta"),
+    "diffusion generate: seed -1": (lambda m: m.diffusion.generate(2, seed=-1), ValueError, "seed"),
+    "diffusion generate: NaN guidance": (lambda m: m.diffusion.generate(2, labels=[0, 1], guidance=NAN), ValueError,
+                                         "guidance"),
+    "diffusion generate: guidance without labels": (lambda m: m.diffusion.generate(2, guidance=3.0), ValueError,
+                                                    "needs labels"),
+    "diffusion generate: use_ema 'yes'": (lambda m: m.diffusion.generate(2, use_ema="yes"), ValueError, "use_ema"),
+    "denoiser: negative guidance": (lambda m: m.diffusion.denoiser([0], guidance=-1.0), ValueError, "guidance"),
+    "denoiser: batch_size 0": (lambda m: m.diffusion.denoiser(None, batch_size=0), ValueError, "batch_size"),
+    "time embedding: odd dim": (lambda m: diffusion.SinusoidalEmbedding(5), ValueError, "dim must be even"),
+    "Diffusion: linear schedule with velocity": (lambda m: diffusion.Diffusion(m.diffusion.network, schedule="linear",
+                                                                               prediction="velocity"),
+                                                 ValueError, "supported pair"),
+    "Diffusion: unknown schedule": (lambda m: diffusion.Diffusion(m.diffusion.network, schedule="sigmoid"), ValueError,
+                                    "schedule"),
+    "Diffusion: NaN ema_decay": (lambda m: diffusion.Diffusion(m.diffusion.network, ema_decay=NAN), ValueError,
+                                 "ema_decay"),
+    "Diffusion: label_dropout 2": (lambda m: diffusion.Diffusion(m.diffusion.network, label_dropout=2.0), ValueError,
+                                   "label_dropout"),
+    "build_diffusion: a model class of another family": (lambda m: diffusion.build_diffusion(
+        diffusion.DiffusionConfig(), model_class=gan.GAN), TypeError, "DiffusionBase"),
+    "balanced_labels: 0 classes": (lambda m: diffusion.balanced_labels(4, 0), ValueError, "num_classes"),
+    "load_diffusion: unknown name": (lambda m: diffusion.load_diffusion("flow_cifar"), ValueError,
+                                     "shipped diffusion model"),
+    # diffusion_theory
+    "Schedule: unknown name": (lambda m: diffusion_theory.Schedule("sigmoid"), ValueError, "schedule"),
+    "Schedule: t = 1.5": (lambda m: diffusion_theory.Schedule("cosine").alpha([0.5, 1.5]), ValueError,
+                          r"t must be times in \[0, 1\]"),
+    "Schedule: NaN t": (lambda m: diffusion_theory.Schedule().sigma(NAN), ValueError, r"\[0, 1\]"),
+    "schedule_coefficients: unknown name": (lambda m: diffusion_theory.schedule_coefficients("sigmoid", 0.5),
+                                            ValueError, "schedule"),
+    "ddpm_betas: 0 steps": (lambda m: diffusion_theory.ddpm_betas(0), ValueError, "num_steps"),
+    "ddpm_betas: straight path": (lambda m: diffusion_theory.ddpm_betas(10, "straight"), ValueError,
+                                  "DDPM schedule"),
+    "ddpm_posterior: step 0": (lambda m: diffusion_theory.ddpm_posterior(0.0, 0.0, 0, diffusion_theory.ddpm_betas(10)),
+                               ValueError, "step"),
+    "ddpm_posterior: step past the chain": (lambda m: diffusion_theory.ddpm_posterior(
+        0.0, 0.0, 11, diffusion_theory.ddpm_betas(10)), ValueError, "at most 10"),
+    "forward_sample: t = -0.1": (lambda m: diffusion_theory.forward_sample(
+        np.zeros((2, 1)), -0.1, diffusion_theory.Schedule(), np.zeros((2, 1))), ValueError, r"\[0, 1\]"),
+    "split_prediction: unknown kind": (lambda m: diffusion_theory.split_prediction(0.0, 0.0, 1.0, 0.0, -1.0, 1.0,
+                                                                                   "score"),
+                                       ValueError, "prediction kind"),
+    "time_grid: 0 steps": (lambda m: diffusion_theory.time_grid(0), ValueError, "num_steps"),
+    "network_calls: unknown sampler": (lambda m: diffusion_theory.network_calls(4, "rk4"), ValueError, "sampler"),
+    "sample: eta -1": (lambda m: diffusion_theory.sample(lambda x, t: (x, x), np.zeros((2, 1)),
+                                                         diffusion_theory.Schedule(), num_steps=2, eta=-1.0),
+                       ValueError, "eta"),
+    "mixture: weights summing to 2": (lambda m: diffusion_theory.GaussianMixture([1.0, 1.0], [[0.0], [1.0]],
+                                                                                 [1.0, 1.0]),
+                                      ValueError, "sum to 1"),
+    "mixture: std 0": (lambda m: diffusion_theory.GaussianMixture([1.0], [[0.0]], [0.0]), ValueError, "stds"),
+    "mixture: means of the wrong length": (lambda m: diffusion_theory.GaussianMixture([0.5, 0.5], [[0.0]], [1.0, 1.0]),
+                                           ValueError, "must agree"),
+    "mixture score: 3-D points for a 1-D mixture": (lambda m: diffusion_theory.GaussianMixture([1.0], [[0.0]], [1.0])
+                                                    .score(np.zeros((4, 3)), 0.5, diffusion_theory.Schedule()),
+                                                    ValueError, r"\(N, 1\)"),
+    "mixture sample: 0 points": (lambda m: diffusion_theory.GaussianMixture([1.0], [[0.0]], [1.0]).sample(0),
+                                 ValueError, "num_samples"),
     # gan_theory
     "mode_coverage: empty sample": (lambda m: gan_theory.mode_coverage(np.zeros((0, 2))), ValueError,
                                     "non-empty"),

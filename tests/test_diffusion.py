@@ -309,7 +309,7 @@ def test_generate_validates_its_labels():
     with pytest.raises(ValueError, match="labels must be integer"):
         model.generate(2, labels=[0.0, 1.0], num_steps=2)
     with pytest.raises(ValueError, match="unconditional"):
-        tiny_model(TINY_UNCONDITIONAL, perturbed=False).generate(2, labels=[0, 0], num_steps=2)
+        tiny_model(TINY_UNCONDITIONAL, perturbed=False).generate(2, labels=[3, 5], num_steps=2)
     with pytest.raises(ValueError, match="num_samples"):
         model.generate(0)
     with pytest.raises(ValueError, match="sampler"):

@@ -257,11 +257,11 @@ def test_every_training_entry_point_shares_one_shape():
     """train_*(config, images, ..., model=None, workdir, verbose, restart, strategy) -> (model, history)."""
     import inspect
 
-    from course_lib import evaluator, gan, pix2pix, vae
+    from course_lib import diffusion, evaluator, gan, pix2pix, vae
     from course_lib import learned_restoration as rst
 
     for function in (evaluator.train_evaluator, gan.train_dcgan, vae.train_vae, rst.train_learned_restorer,
-                     pix2pix.train_pix2pix):
+                     pix2pix.train_pix2pix, diffusion.train_diffusion):
         parameters = inspect.signature(function).parameters
         assert list(parameters)[0] == "config", function.__name__
         for keyword in ("model", "workdir", "verbose", "restart", "strategy"):
