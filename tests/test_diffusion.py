@@ -210,7 +210,7 @@ def test_a_few_steps_on_one_batch_lower_the_loss(digits, eagerly, schedule, pred
 
 
 def test_the_moving_average_after_one_step_follows_its_warm_up_formula(digits, eagerly):
-    model = diffusion.build_diffusion(dataclasses.replace(TINY, ema_decay=0.999))
+    model = tiny_model(dataclasses.replace(TINY, ema_decay=0.999))   # off zero: every layer gets a gradient
     before = model.network.get_weights()
     for average, weight in zip(model.ema_network.get_weights(), before):
         np.testing.assert_array_equal(average, weight)
@@ -219,19 +219,19 @@ def test_the_moving_average_after_one_step_follows_its_warm_up_formula(digits, e
     assert step == 1
     decay = min(0.999, (1 + step) / (10 + step))
     after = model.network.get_weights()
-    assert any(not np.array_equal(old, new) for old, new in zip(before, after))
+    assert all(not np.array_equal(old, new) for old, new in zip(before, after))
     for average, old, new in zip(model.ema_network.get_weights(), before, after):
         np.testing.assert_allclose(average, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("label_dropout, dropped", [(1.0, 1.0), (0.0, 0.0), (0.5, 0.5)])
-def test_label_dropout_replaces_that_share_of_labels_by_the_null_class(label_dropout, dropped):
+@pytest.mark.parametrize("label_dropout, tolerance", [(1.0, 0.0), (0.0, 0.0), (0.5, 0.02)])
+def test_label_dropout_replaces_that_share_of_labels_by_the_null_class(label_dropout, tolerance):
     model = diffusion.Diffusion(diffusion.build_unet((4,), embedding_dim=8, num_classes=10, groups=4),
                                 num_classes=10, label_dropout=label_dropout)
     labels = np.arange(20_000) % 10
     kept = np.asarray(model.drop_labels(labels))
     is_null = kept == 10
-    assert is_null.mean() == pytest.approx(dropped, abs=0.02)
+    assert abs(is_null.mean() - label_dropout) <= tolerance            # 1: every label, 0: none
     np.testing.assert_array_equal(kept[~is_null], labels[~is_null])   # the others are untouched
     unconditional = diffusion.Diffusion(diffusion.build_unet((4,), embedding_dim=8, groups=4), num_classes=0)
     assert unconditional.drop_labels(None) is None
@@ -323,10 +323,10 @@ def test_train_diffusion_has_every_familys_shape_and_reports_training_time(digit
     assert list(parameters)[:3] == ["config", "images", "labels"]
     for keyword in ("model", "workdir", "verbose", "restart", "strategy"):
         assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, keyword
-    model, history = diffusion.train_diffusion(TINY, digits[0][:32], digits[1][:32], workdir=tmp_path, verbose=0)
+    model, history = diffusion.train_diffusion(TINY, digits[0][:24], digits[1][:24], workdir=tmp_path, verbose=0)
     assert isinstance(model, diffusion.Diffusion) and set(history.history) == {"loss"}
     assert len(history.history["loss"]) == 2 and history.training_seconds > 0
-    assert int(model.optimizer.iterations.numpy()) == 4      # 32 images in batches of 16, two epochs
+    assert int(model.optimizer.iterations.numpy()) == 2      # 24 images: one batch of 16 per epoch, two epochs
 
 
 def test_train_diffusion_refuses_inputs_it_cannot_use(digits):
