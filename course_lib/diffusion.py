@@ -492,7 +492,7 @@ def evaluate_samples(model: DiffusionBase, evaluator, reference_images, *, num_s
 
 # --------------------------------------------------------------------------- shipped weights
 
-SHIPPED_CONFIG = DiffusionConfig(epochs=50, final_learning_rate=1e-5)
+SHIPPED_CONFIG = DiffusionConfig(epochs=30, final_learning_rate=1e-5)
 
 
 def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config: DiffusionConfig | None = None,
@@ -534,13 +534,15 @@ def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
 
 
 def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, verbose=2,
-                   checkpoint_seconds=(300, 900, 1800)) -> dict:
+                   checkpoint_seconds=(300, 900, 1800), resume: bool = False) -> dict:
     """Train the shipped model on the 8,000 MNIST training digits and write its EMA weights and manifest.
 
     The manifest records the FID of 2,000 class-balanced samples (8 Heun steps) against the
     2,000 held-out digits beside the real-vs-real floor, precision, recall, recognition rate,
     the class histogram, the sampling time, the training time (inside epochs and wall) and the
     process CPU time, and the FID of the EMA weights at the ``checkpoint_seconds`` of training.
+    ``resume=True`` continues the run folder of the same configuration instead of starting afresh
+    (the process CPU time then covers only the resumed part, and the manifest says so).
 
     Introduced in notebook 07_diffusion_mnist.
     """
@@ -549,16 +551,21 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
 
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
     evaluator, _ = load_evaluator()
-    curve = FIDOverTraining(evaluator, mnist.x_test, checkpoint_seconds)
+    resume = boolean(resume, "resume")
+    run_config = {**dataclasses.asdict(config), "num_images": len(mnist.x_train)}
+    before = training.trained_seconds(training.run_folder(run_config, seed=config.seed, batch_size=config.batch_size,
+                                                          workdir=workdir, name=config.family.replace(" ", "_"))) \
+        if resume else 0.0
+    curve = FIDOverTraining(evaluator, mnist.x_test, checkpoint_seconds, already_trained=before)
     started, cpu_started = time.perf_counter(), time.process_time()
     model, history = train_diffusion(config, mnist.x_train, mnist.y_train if config.num_classes else None,
-                                     callbacks=[curve], workdir=workdir, verbose=verbose, restart=True)
+                                     callbacks=[curve], workdir=workdir, verbose=verbose, restart=not resume)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     result = evaluate_samples(model, evaluator, mnist.x_test)
     unconditional = evaluate_samples(model, evaluator, mnist.x_test, conditional=False)
     floor = metrics.frechet_distance(evaluator.features(mnist.x_train[:2000]), evaluator.features(mnist.x_test))
     manifest = training.save_pretrained(
-        model.ema_network, PRETRAINED_NAME, command=f"python -m course_lib.diffusion --train",
+        model.ema_network, PRETRAINED_NAME, command=f"python -m course_lib.diffusion --train --epochs {config.epochs}",
         seed=config.seed, config=dataclasses.asdict(config),
         metrics={"fid": round(result["fid"], 3), "fid_unconditional": round(unconditional["fid"], 3),
                  "fid_floor_real_vs_real": round(floor, 3), "fid_over_floor": round(result["fid"] / floor, 2),
@@ -569,6 +576,7 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
                  "sampling_milliseconds_per_image": round(result["milliseconds_per_image"], 2),
                  "training_seconds": round(history.training_seconds, 1), "wall_seconds": round(wall, 1),
                  "process_cpu_seconds": round(cpu, 1),
+                 "resumed_after_seconds": round(before, 1),   # training before this process (0: one run)
                  "updates": int(model.optimizer.iterations.numpy()), "epochs_completed": len(history.epoch),
                  "fid_over_training": curve.table(), "num_samples": 2000,
                  "reference": "2,000 held-out MNIST digits",
@@ -586,9 +594,9 @@ class FIDOverTraining(TimeLimit):
     Introduced in notebook 07_diffusion_mnist.
     """
 
-    def __init__(self, evaluator, reference, seconds=(300, 1800), num_samples: int = 1000,
-                 clock=time.perf_counter):
-        super().__init__(None, clock=clock)
+    def __init__(self, evaluator, reference, seconds=(300, 1800), num_samples: int = 1000, *,
+                 already_trained: float = 0.0, clock=time.perf_counter):
+        super().__init__(None, clock=clock, already_trained=already_trained)
         self.evaluator, self.reference = evaluator, reference
         self.pending = sorted(float(value) for value in seconds)
         self.num_samples = positive_int(num_samples, "num_samples")
@@ -621,11 +629,13 @@ def main(argv=None) -> int:
     parser.add_argument("--train", action="store_true", required=True)
     parser.add_argument("--epochs", type=int, default=SHIPPED_CONFIG.epochs)
     parser.add_argument("--seconds", type=float, default=SHIPPED_CONFIG.max_seconds, help="training time limit")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same configuration")
     args = parser.parse_args(argv)
     from course_lib import runtime
 
     runtime.seed_everything(SHIPPED_CONFIG.seed)
-    manifest = train_and_save(dataclasses.replace(SHIPPED_CONFIG, epochs=args.epochs, max_seconds=args.seconds))
+    manifest = train_and_save(dataclasses.replace(SHIPPED_CONFIG, epochs=args.epochs, max_seconds=args.seconds),
+                              resume=args.resume)
     print({key: value for key, value in manifest["metrics"].items() if key != "history"})
     return 0
 

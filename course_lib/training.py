@@ -220,6 +220,24 @@ def _check_max_seconds(max_seconds):
     return max_seconds
 
 
+def run_folder(config: dict, *, seed: int, batch_size: int, workdir=None, name: str = "run") -> pathlib.Path:
+    """The folder where :func:`resumable_fit` keeps the checkpoint of the run ``config`` defines.
+
+    Introduced in notebook 05_vae_mnist.
+    """
+    workdir = pathlib.Path(workdir) if workdir is not None else DEFAULT_WORKDIR
+    key = {field: value for field, value in config.items() if field != "epochs"}  # more epochs continue a run
+    return workdir / f"{name}-{config_key({**key, 'seed': seed, 'batch_size': batch_size})}"
+
+
+def trained_seconds(run_dir: pathlib.Path) -> float:
+    """How long the run in ``run_dir`` has trained so far (0 when it has no checkpoint).
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    return _EpochCheckpoint(pathlib.Path(run_dir)).load_state()["training_seconds"]
+
+
 def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, seed: int = 0,
                   workdir: str | os.PathLike | None = None, name: str = "run", max_seconds: float | None = None,
                   validation_data=None, callbacks=(), verbose="auto", restart: bool = False,
@@ -248,8 +266,7 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     if getattr(model, "optimizer", None) is None and not hasattr(model, "build_optimizers"):
         raise ValueError("resumable_fit needs a compiled model: call model.compile(...) first.")
     arrays = data if isinstance(data, tuple) else (data,)
-    workdir = pathlib.Path(workdir) if workdir is not None else DEFAULT_WORKDIR
-    run_dir = workdir / f"{name}-{config_key({**config, 'seed': seed, 'batch_size': batch_size})}"
+    run_dir = run_folder(config, seed=seed, batch_size=batch_size, workdir=workdir, name=name)
     if restart and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -345,7 +345,7 @@ def test_train_diffusion_refuses_inputs_it_cannot_use(digits):
         diffusion.train_diffusion(TINY, images[:16], labels[:15])
 
 
-def test_diffusion_training_resumes_to_the_same_weights_and_moving_average(digits, eagerly, tmp_path):
+def test_diffusion_training_resumes_to_the_same_weights_and_moving_average(digits, eagerly, tmp_path, capsys):
     from course_lib import runtime
 
     images, labels = digits[0][:32], digits[1][:32]
@@ -354,7 +354,9 @@ def test_diffusion_training_resumes_to_the_same_weights_and_moving_average(digit
     runtime.seed_everything(0, deterministic=True)
     diffusion.train_diffusion(dataclasses.replace(TINY, epochs=1), images, labels, workdir=tmp_path / "b", verbose=0)
     runtime.seed_everything(0, deterministic=True)
+    capsys.readouterr()
     resumed, resumed_history = diffusion.train_diffusion(TINY, images, labels, workdir=tmp_path / "b", verbose=0)
+    assert "after epoch 1 of 2" in capsys.readouterr().out     # it continued the one-epoch run
     assert int(resumed.optimizer.iterations.numpy()) == 4
     np.testing.assert_allclose(resumed_history.history["loss"], straight_history.history["loss"], rtol=1e-5)
     for part in ("network", "ema_network"):
@@ -590,3 +592,17 @@ def test_fid_over_training_measures_once_after_the_first_epoch_past_each_thresho
     assert [point["training_seconds"] for point in curve.table()] == [8.0, 13.0]
     assert [point["fid"] for point in curve.table()] == [10.0, 20.0] and len(measured) == 2
     assert all(point["num_samples"] == 8 for point in curve.table())
+
+
+def test_a_resumed_fid_curve_counts_the_seconds_trained_before(monkeypatch):
+    monkeypatch.setattr(diffusion, "evaluate_samples", lambda *arguments, **keywords: {"fid": 1.0})
+    clock = FakeClock()
+    curve = diffusion.FIDOverTraining(None, None, seconds=(10, 20), num_samples=8, already_trained=7.0, clock=clock)
+    curve.set_model(tiny_model(perturbed=False))
+    curve.on_train_begin()
+    for epoch in range(3):                                    # 7 s before, then 4 s per epoch: 11, 15, 19 s
+        curve.on_epoch_begin(epoch)
+        clock.now += 4.0
+        curve.on_train_batch_end(0)
+        curve.on_epoch_end(epoch)
+    assert [point["training_seconds"] for point in curve.table()] == [11.0]   # 20 s not reached yet

@@ -490,3 +490,15 @@ def test_a_data_folder_that_does_not_exist_is_named_before_any_training(tmp_path
     with pytest.raises(FileNotFoundError, match=r"COURSE_DATA_DIR is set to .*nowhere.*not a folder"):
         training.load_or_train("evaluator", tiny_model, trained.append)
     assert trained == []
+
+
+def test_a_family_config_that_records_its_epochs_continues_with_more_epochs(tmp_path):
+    """Every train_* passes dataclasses.asdict(config), epochs included: the run folder ignores them."""
+    first = training.resumable_fit(tiny_model(), tiny_data(), epochs=2, batch_size=8, config={"a": 1, "epochs": 2},
+                                   workdir=tmp_path, verbose=0)
+    longer = training.resumable_fit(tiny_model(), tiny_data(), epochs=3, batch_size=8, config={"a": 1, "epochs": 3},
+                                    workdir=tmp_path, verbose=0)
+    assert longer.run_dir == first.run_dir
+    assert longer.history["loss"][:2] == first.history["loss"] and len(longer.history["loss"]) == 3
+    assert training.trained_seconds(longer.run_dir) == pytest.approx(longer.training_seconds)
+    assert training.trained_seconds(tmp_path / "no-such-run") == 0.0
