@@ -549,6 +549,16 @@ def test_evaluate_samples_reports_every_measure_in_its_range(judge, digits):
     assert unconditional["network_calls"] == 3 and "recognition_rate" not in unconditional
 
 
+@pytest.mark.skipif(not training.has_shipped_weights(diffusion.PRETRAINED_NAME), reason="flow_mnist is not shipped")
+def test_the_shipped_flow_model_draws_the_digits_it_is_asked_for(judge):
+    model, manifest = diffusion.load_diffusion()
+    assert manifest is not None and manifest["parameters"] == model.ema_network.count_params()
+    assert model.family == "flow matching" and model.num_classes == 10
+    labels = diffusion.balanced_labels(30)                    # 3 of each digit, 8 Heun steps as in the manifest
+    rate = float(np.mean(judge.predict_labels(model.generate(30, labels=labels, seed=1)) == labels))
+    assert rate >= manifest["metrics"]["recognition_rate"] - 0.15, (rate, manifest["metrics"]["recognition_rate"])
+
+
 def test_balanced_labels_cycle_through_the_classes():
     np.testing.assert_array_equal(diffusion.balanced_labels(12, 5), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1])
     assert np.bincount(diffusion.balanced_labels(2000)).tolist() == [200] * 10
