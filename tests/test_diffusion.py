@@ -506,6 +506,9 @@ def test_corrupted_shipped_weights_are_a_value_error_naming_the_file(data_copy):
     flip_byte(data_copy / "pretrained" / "flow_mnist.weights.h5", offset=-10)
     with pytest.raises(ValueError, match=r"flow_mnist\.weights\.h5 is corrupted.*sha256.*course_lib\.diffusion"):
         diffusion.load_diffusion()
+    (data_copy / "pretrained" / "flow_mnist.weights.h5").unlink()
+    with pytest.raises(FileNotFoundError, match=r"flow_mnist\.weights\.h5 is missing"):   # never trains instead
+        diffusion.load_diffusion()
 
 
 def test_a_config_unlike_the_manifests_is_refused(data_copy):
