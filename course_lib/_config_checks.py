@@ -1,7 +1,7 @@
 """One rule set for the fields of every training configuration in ``course_lib``.
 
-``DCGANConfig`` (notebook 03), ``VAEConfig`` (05), ``LearnedRestorerConfig`` (07),
-``Pix2PixConfig`` (08) and ``EvaluatorConfig`` (01) call these checks from their
+``DCGANConfig`` (notebook 03), ``VAEConfig`` (05), ``DiffusionConfig`` (07),
+``LearnedRestorerConfig`` (09), ``Pix2PixConfig`` (10) and ``EvaluatorConfig`` (01) call these checks from their
 ``__post_init__``, so a config that could not train, or would train into nonsense (a negative
 learning rate, an Adam beta of 5, a string where a flag belongs), is refused when it is built,
 with a ``ValueError`` that names the class and the field: ``DCGANConfig.learning_rate must be

@@ -562,6 +562,57 @@ register(Exercise("kl_warmup_vae", "05_vae_mnist", solutions.KLWarmupVAE, _warmu
                   "KL.", num_cases=8, rtol=1e-5, atol=1e-5, wrap=_vae_loss_at_iteration))
 
 
+# ----------------------------------------------------------------- 06_diffusion_theory
+
+def _points_and_levels(rng: np.random.Generator) -> tuple:
+    dim = int(rng.integers(1, 5))
+    count = int(rng.integers(1, 12))
+    alpha = rng.uniform(0.05, 0.95, count)
+    return rng.normal(size=(count, dim)), alpha, rng.uniform(0.05, 0.95, count), rng.standard_normal((count, dim))
+
+
+def _betas_and_step(rng: np.random.Generator) -> tuple:
+    num_steps = int(rng.integers(2, 300))
+    betas = np.linspace(1e-4, 0.02, num_steps) * rng.uniform(0.5, 2.0)
+    return betas, int(rng.integers(1, num_steps + 1))
+
+
+def _points_scores_and_levels(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 20)), int(rng.integers(1, 4)))
+    return (rng.normal(size=shape), rng.normal(size=shape), float(rng.uniform(0.1, 0.9)),
+            float(rng.uniform(0.2, 0.9)))
+
+
+def _ddim_case(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 20)), int(rng.integers(1, 4)))
+    alpha_t, alpha_s = np.sort(rng.uniform(0.1, 0.95, 2))               # s < t: more signal at s
+    return (rng.normal(size=shape), rng.normal(size=shape), float(alpha_t), float(rng.uniform(0.3, 0.99)),
+            float(alpha_s), float(rng.uniform(0.05, 0.3)))
+
+
+_FIXED_RNG = np.random.default_rng(6)
+register(Exercise("forward_process_sample", "06_diffusion_theory", solutions.forward_process_sample,
+                  _points_and_levels,
+                  "alpha[:, None] * x_0 + sigma[:, None] * eps: sigma is the standard deviation of the noise "
+                  "(not the variance sigma**2), and one alpha and sigma per row, so add an axis to broadcast.",
+                  # three points in three dimensions: alpha * x_0 without the new axis broadcasts silently
+                  fixed_cases=((_FIXED_RNG.normal(size=(3, 3)), np.array([0.9, 0.5, 0.1]), np.array([0.3, 0.6, 0.95]),
+                                _FIXED_RNG.standard_normal((3, 3))),)))
+register(Exercise("ddpm_posterior_variance", "06_diffusion_theory", solutions.ddpm_posterior_variance,
+                  _betas_and_step,
+                  "abar = np.cumprod(1 - betas); step t counts from 1, so abar_t is abar[t - 1] and abar_{t-1} is "
+                  "abar[t - 2], except at t = 1 where abar_0 = 1 (abar[-1] would be the last step's); return "
+                  "(1 - abar_{t-1}) / (1 - abar_t) * betas[t - 1] as a float.",
+                  fixed_cases=((np.linspace(1e-4, 0.02, 1000), 1), (np.linspace(1e-4, 0.02, 1000), 2),
+                               (np.linspace(1e-4, 0.02, 1000), 1000))))
+register(Exercise("tweedie_denoise", "06_diffusion_theory", solutions.tweedie_denoise, _points_scores_and_levels,
+                  "(x_t + sigma**2 * score) / alpha: the variance sigma**2 multiplies the score, and dividing by "
+                  "alpha undoes the shrinking of the signal."))
+register(Exercise("ddim_step", "06_diffusion_theory", solutions.ddim_step, _ddim_case,
+                  "first the denoised estimate x0_hat = (x_t - sigma_t * eps_hat) / alpha_t, then "
+                  "alpha_s * x0_hat + sigma_s * eps_hat: the same noise direction, at the noise level of s."))
+
+
 # ----------------------------------------------------------------- 09_cnn_restoration
 
 def _restored_and_clean_digits(rng: np.random.Generator) -> tuple:

@@ -313,6 +313,46 @@ class KLWarmupVAE:
         return loss
 
 
+# ----------------------------------------------------------------- 06_diffusion_theory
+
+def forward_process_sample(x_0: np.ndarray, alpha: np.ndarray, sigma: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """x_t = alpha x_0 + sigma eps, one (alpha, sigma) per example: x_0, eps (N, D); alpha, sigma (N,).
+
+    Introduced in notebook 06_diffusion_theory.
+    """
+    return alpha[:, np.newaxis] * x_0 + sigma[:, np.newaxis] * eps      # sigma, the standard deviation
+
+
+def ddpm_posterior_variance(betas: np.ndarray, step: int) -> float:
+    """The variance (1 - abar_{t-1}) / (1 - abar_t) beta_t of q(x_{t-1} | x_t, x_0) at ``step`` t (from 1).
+
+    Introduced in notebook 06_diffusion_theory.
+    """
+    alpha_bar = np.cumprod(1.0 - betas)                                 # abar_1 .. abar_T
+    alpha_bar_t = alpha_bar[step - 1]
+    alpha_bar_before = alpha_bar[step - 2] if step > 1 else 1.0         # abar_0 = 1: no noise yet
+    return float((1.0 - alpha_bar_before) / (1.0 - alpha_bar_t) * betas[step - 1])
+
+
+def tweedie_denoise(x_t: np.ndarray, score: np.ndarray, alpha: float, sigma: float) -> np.ndarray:
+    """Tweedie's formula E[x_0 | x_t] = (x_t + sigma^2 score) / alpha.
+
+    Introduced in notebook 06_diffusion_theory.
+    """
+    return (x_t + sigma ** 2 * score) / alpha
+
+
+def ddim_step(x_t: np.ndarray, eps_hat: np.ndarray, alpha_t: float, sigma_t: float, alpha_s: float,
+              sigma_s: float) -> np.ndarray:
+    """A deterministic DDIM step from time t to s: x0_hat = (x_t - sigma_t eps_hat) / alpha_t, then
+    x_s = alpha_s x0_hat + sigma_s eps_hat.
+
+    Introduced in notebook 06_diffusion_theory.
+    """
+    x0_hat = (x_t - sigma_t * eps_hat) / alpha_t                        # the denoised estimate
+    return alpha_s * x0_hat + sigma_s * eps_hat                         # the same noise, at the level of s
+
+
 # ----------------------------------------------------------------- 09_cnn_restoration
 
 def mse_objective(restored: np.ndarray, clean: np.ndarray) -> float:

@@ -91,6 +91,40 @@ def test_ddpm_posterior_matches_bayes_rule_by_simulation():
     assert residual.var() == pytest.approx(variance, rel=1e-2)
 
 
+def test_ddpm_posterior_matches_simulating_the_discrete_chain():
+    """Run the discrete chain from a fixed x_0 to step t - 1 and one more step; the least-squares line of
+    x_{t-1} on x_t is the posterior mean, its residual variance the posterior variance."""
+    betas = theory.ddpm_betas(1000, "linear")
+    alpha_bar = np.cumprod(1 - betas)
+    rng = np.random.default_rng(15)
+    n, x_0, step = 400_000, 0.7, 500
+    before = np.sqrt(alpha_bar[step - 2]) * x_0 + np.sqrt(1 - alpha_bar[step - 2]) * rng.standard_normal(n)
+    after = np.sqrt(1 - betas[step - 1]) * before + np.sqrt(betas[step - 1]) * rng.standard_normal(n)
+    slope, intercept = np.polyfit(after, before, 1)
+    mean_at_zero, variance = theory.ddpm_posterior(0.0, x_0, step, betas)
+    mean_at_one, _ = theory.ddpm_posterior(1.0, x_0, step, betas)
+    assert intercept == pytest.approx(mean_at_zero, abs=1e-3)
+    assert slope == pytest.approx(mean_at_one - mean_at_zero, abs=1e-3)
+    assert (before - slope * after - intercept).var() == pytest.approx(variance, rel=1e-2)
+
+
+@pytest.mark.parametrize("step", [2, 10, 100, 500, 1000])
+def test_kl_between_posteriors_of_equal_variance_is_the_weighted_noise_error(step):
+    """KL(q(x_{t-1} | x_t, x_0) || p_theta(x_{t-1} | x_t)) with p_theta's mean from a predicted noise is
+    beta_t^2 / (2 beta~_t alpha_t (1 - abar_t)) |eps - eps_hat|^2 (Ho et al., 2020)."""
+    betas = theory.ddpm_betas(1000, "linear")
+    alpha_bar = np.cumprod(1 - betas)
+    rng = np.random.default_rng(16)
+    x_0, eps, eps_hat = rng.standard_normal((3, 4))
+    x_t = np.sqrt(alpha_bar[step - 1]) * x_0 + np.sqrt(1 - alpha_bar[step - 1]) * eps
+    x0_hat = (x_t - np.sqrt(1 - alpha_bar[step - 1]) * eps_hat) / np.sqrt(alpha_bar[step - 1])
+    true_mean, variance = theory.ddpm_posterior(x_t, x_0, step, betas)
+    model_mean, _ = theory.ddpm_posterior(x_t, x0_hat, step, betas)
+    kl = 0.5 * np.sum((true_mean - model_mean) ** 2) / variance            # KL of two Gaussians of one variance
+    weight = betas[step - 1] ** 2 / (2 * variance * (1 - betas[step - 1]) * (1 - alpha_bar[step - 1]))
+    assert kl == pytest.approx(weight * np.sum((eps - eps_hat) ** 2), rel=1e-8)
+
+
 @pytest.mark.parametrize("schedule", ALL, ids=lambda s: s.name)
 @pytest.mark.parametrize("t", [0.1, 0.5, 0.9])
 def test_exact_score_is_the_gradient_of_the_log_density(schedule, t):
@@ -160,6 +194,37 @@ def test_deterministic_ddim_on_the_straight_path_is_euler():
     ddim = theory.sample(denoiser, noise, theory.Schedule("straight"), num_steps=7, method="ddim")
     euler = theory.sample(denoiser, noise, theory.Schedule("straight"), num_steps=7, method="euler")
     np.testing.assert_allclose(ddim, euler, rtol=1e-10, atol=1e-10)
+
+
+def test_ddim_with_eta_one_samples_what_ddpm_samples_with_the_same_draws():
+    schedule = theory.Schedule("straight")
+    denoiser = MIXTURE_2D.denoiser(schedule)
+    noise = np.random.default_rng(17).standard_normal((200, 2))
+    np.testing.assert_allclose(theory.sample(denoiser, noise, schedule, num_steps=10, method="ddim", eta=1.0, seed=3),
+                               theory.sample(denoiser, noise, schedule, num_steps=10, method="ddpm", seed=3),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_regressing_the_conditional_velocity_learns_the_marginal_velocity():
+    """The mean of eps - x_0 over draws whose x_t lands near a point is the exact (marginal) velocity,
+    and the flow-matching loss of the exact velocity plus a constant c exceeds its floor by |c|^2."""
+    schedule = theory.Schedule("straight")
+    points, _ = MIXTURE_2D.sample(2_000_000, seed=18)
+    noise = np.random.default_rng(19).standard_normal(points.shape)
+    t = 0.5
+    noisy = theory.forward_sample(points, t, schedule, noise)
+    conditional = noise - points
+    for point in ([0.0, 0.0], [-1.0, -0.5], [0.5, 1.0]):
+        near = np.linalg.norm(noisy - point, axis=1) < 0.05
+        standard_error = conditional[near].std(axis=0) / np.sqrt(near.sum())
+        exact = MIXTURE_2D.velocity(np.array([point]), t, schedule)[0]
+        assert np.all(np.abs(conditional[near].mean(axis=0) - exact) < 4 * standard_error)
+    exact = MIXTURE_2D.velocity(noisy, t, schedule)
+    shift = np.array([0.3, -0.2])
+    floor = np.mean(np.sum((exact - conditional) ** 2, axis=1))
+    shifted = np.mean(np.sum((exact + shift - conditional) ** 2, axis=1))
+    assert shifted - floor == pytest.approx(shift @ shift, abs=0.01)
+    assert floor > 0.5                                                     # many directions pass through each x_t
 
 
 @pytest.mark.parametrize("schedule,method,steps", [("straight", "heun", 40), ("straight", "euler", 200),
