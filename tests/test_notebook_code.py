@@ -31,6 +31,8 @@ EXPECTED = {
     "03_dcgan_mnist": ["course_lib.gan.build_dcgan_generator", "course_lib.gan.build_dcgan_discriminator",
                        "course_lib.gan.GAN"],
     "05_vae_mnist": ["course_lib.vae.Sampling", "course_lib.vae.VAE"],
+    "07_diffusion_mnist": ["course_lib.diffusion.residual_block", "course_lib.diffusion.build_unet",
+                           "course_lib.diffusion.Diffusion"],
     "09_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
     "10_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
 }
