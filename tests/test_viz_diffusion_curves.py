@@ -33,6 +33,13 @@ def test_quality_vs_calls_draws_every_sampler_and_keeps_coinciding_curves_apart(
     assert sorted(float(tick) for tick in axis.get_xticks()) == [1, 2, 3, 4, 7, 8, 15]
 
 
+def test_quality_vs_calls_labels_only_one_of_two_nearly_equal_call_counts():
+    figure = viz.plot_quality_vs_network_calls({"Euler": ([1, 16, 32], [9.0, 5.0, 4.0]),
+                                                "Heun": ([1, 15, 31], [9.0, 3.0, 2.0])})
+    assert [float(tick) for tick in figure.axes[0].get_xticks()] == [1, 15, 31]
+    np.testing.assert_allclose(figure.axes[0].lines[0].get_xdata(), [1, 16, 32])   # the points stay where measured
+
+
 def test_quality_vs_calls_keeps_a_linear_axis_for_a_narrow_range():
     figure = viz.plot_quality_vs_network_calls({"Heun": ([1, 3], [10.0, 5.0])})
     assert figure.axes[0].get_yscale() == "linear" and len(figure.axes[0].lines) == 1
