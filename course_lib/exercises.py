@@ -708,3 +708,50 @@ register(Exercise("fastest_good_enough", "12_choosing_methods_and_challenges", s
                   _methods_table,
                   "keep the indices with quality >= minimum_quality; among them take the smallest milliseconds, "
                   "breaking ties by higher quality, then by lower index; return -1 if none is kept.", num_cases=40))
+# ----------------------------------------------------------------- 07_diffusion_mnist
+
+def _images_noise_times(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(2, 7)), 28, 28, 1)    # at least 2 images: a (N,) time must be broadcast per image
+    t = rng.random(shape[0])
+    t[0] = 0.0 if rng.random() < 0.5 else 1.0       # an end of the path, where a swapped convention shows
+    return rng.random(shape), rng.standard_normal(shape), t
+
+
+def _guidance_case(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 5)), 28, 28, 1)
+    return rng.standard_normal(shape), rng.standard_normal(shape), float(rng.choice([0.0, 0.5, 2.0, 3.0, 5.0]))
+
+
+class _TimeDependentVelocity:
+    """v(x, t) = a x + b t + c: a velocity field that depends on t, so that stepping with the wrong
+    time, in the wrong direction or a step too many or too few gives another answer."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.a, self.b, self.c = rng.uniform(-1.0, 1.0), rng.uniform(0.5, 2.0), rng.uniform(-1.0, 1.0)
+
+    def __call__(self, x, t):
+        return self.a * x + self.b * t + self.c
+
+    def __repr__(self) -> str:
+        return f"velocity(x, t) = {self.a:.2f} x + {self.b:.2f} t + {self.c:.2f}"
+
+
+def _velocity_noise_steps(rng: np.random.Generator) -> tuple:
+    return (_TimeDependentVelocity(rng), rng.standard_normal((int(rng.integers(1, 5)), 3)),
+            int(rng.integers(2, 9)))
+
+
+register(Exercise("velocity_training_pair", "07_diffusion_mnist", solutions.velocity_training_pair,
+                  _images_noise_times,
+                  "x_0 = 2 * images - 1 first (the model works in [-1, 1]); t = t.reshape(-1, 1, 1, 1) so each "
+                  "image gets its own time; x_t = (1 - t) * x_0 + t * noise (t = 0 is data, t = 1 noise); "
+                  "the target is the velocity d x_t / dt = noise - x_0. Return (x_t, target)."))
+register(Exercise("guided_velocity", "07_diffusion_mnist", solutions.guided_velocity, _guidance_case,
+                  "start from the unconditional prediction and move w times the difference towards the "
+                  "conditional one: unconditional + weight * (conditional - unconditional); w = 1 gives the "
+                  "conditional prediction, w = 0 the unconditional one."))
+register(Exercise("euler_flow_sampler", "07_diffusion_mnist", solutions.euler_flow_sampler,
+                  _velocity_noise_steps,
+                  "times = np.linspace(1, 0, num_steps + 1); for each pair (t, s) of neighbours, "
+                  "x = x + (s - t) * velocity(x, t): the velocity at the start of the step, and s - t is negative.",
+                  num_cases=10))

@@ -450,3 +450,36 @@ def fastest_good_enough(quality: np.ndarray, milliseconds: np.ndarray, minimum_q
     if not candidates:
         return -1
     return int(min(candidates, key=lambda index: (milliseconds[index], -quality[index], index)))
+
+
+# ----------------------------------------------------------------- 07_diffusion_mnist
+
+def velocity_training_pair(images: np.ndarray, noise: np.ndarray, t: np.ndarray) -> tuple:
+    """One flow-matching training pair: ``(x_t, target)`` for images in [0, 1], noise and times t (N,).
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    x_0 = 2.0 * images - 1.0                       # [0, 1] -> [-1, 1], the model's space
+    t = t.reshape(-1, 1, 1, 1)                     # one time per image, broadcast over its pixels
+    x_t = (1.0 - t) * x_0 + t * noise              # the straight path from data (t = 0) to noise (t = 1)
+    return x_t, noise - x_0                        # d x_t / d t: the velocity the network regresses
+
+
+def guided_velocity(conditional: np.ndarray, unconditional: np.ndarray, weight: float) -> np.ndarray:
+    """Classifier-free guidance: ``v = v_uncond + w (v_cond - v_uncond)``.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    return unconditional + weight * (conditional - unconditional)
+
+
+def euler_flow_sampler(velocity, noise: np.ndarray, num_steps: int) -> np.ndarray:
+    """Euler steps of dx/dt = velocity(x, t) from t = 1 (noise) to t = 0 (data), evenly spaced.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    times = np.linspace(1.0, 0.0, num_steps + 1)
+    x = noise
+    for t, s in zip(times[:-1], times[1:]):
+        x = x + (s - t) * velocity(x, t)           # s - t < 0: a step backwards in time
+    return x

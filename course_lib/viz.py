@@ -384,3 +384,95 @@ def plot_cost_vs_size(parameters, milliseconds, labels, *, ylabel: str = "ms per
     for size, cost, text in zip(sizes, costs, labels):
         axis.annotate(str(text), (size, cost), fontsize=8)
     return _finish(figure, axis, "parameters", ylabel, title)
+
+
+# --------------------------------------------------------------- notebook 07's sampler and guidance curves
+
+SAMPLER_STYLES = {"ddpm": ("o", "-"), "ddim": ("s", "--"), "euler": ("x", ":"), "heun": ("^", "-")}
+
+
+def plot_quality_vs_network_calls(results: dict, *, floor: float | None = None, ylabel: str = "FID (evaluator)",
+                                  title: str | None = None) -> Figure:
+    """Sample quality against the network calls a sampler spends, one line per sampler, log x axis.
+
+    ``results`` maps a sampler's name to ``(network_calls, quality)``, two equally long
+    sequences; ``floor`` (the real-vs-real FID) is drawn as a horizontal line. Samplers with
+    the same update (DDIM with eta 0 and Euler on the straight path) get different line styles
+    and markers, so a curve hidden under another still shows. The y axis is logarithmic when the
+    values span more than a factor of 20, as FID over a step sweep does; of two call counts within
+    10% of each other (15 and 16) only the first is labelled on the x axis.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    if not isinstance(results, dict) or not results:
+        raise ValueError(f"results must be a non-empty dict {{sampler: (network_calls, quality)}}, got {results!r:.80}.")
+    curves = {}
+    for name, pair in results.items():
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise ValueError(f"results[{name!r}] must be a pair (network_calls, quality), got {pair!r:.80}.")
+        calls, values = _numbers(pair[0], f"results[{name!r}] network_calls"), _numbers(pair[1], f"results[{name!r}] quality")
+        if calls.shape != values.shape or np.any(calls < 1):
+            raise ValueError(f"results[{name!r}] needs one quality per network-call count, each count at least 1; "
+                             f"got {calls.size} counts and {values.size} values.")
+        curves[str(name)] = (calls, values)
+    if floor is not None:
+        floor = float(_numbers([floor], "floor")[0])
+    figure = Figure(figsize=(6.5, 3.6))
+    axis = figure.subplots()
+    for index, (name, (calls, values)) in enumerate(curves.items()):
+        marker, style = SAMPLER_STYLES.get(name.split()[0].lower(), ("o", "-"))
+        axis.plot(calls, values, marker=marker, linestyle=style, color=f"C{index}", label=name)
+    if floor is not None:
+        axis.axhline(floor, color="grey", linestyle="--", label="real-vs-real floor")
+    axis.set_xscale("log")
+    everything = np.concatenate([values for _, values in curves.values()] + ([[floor]] if floor is not None else []))
+    if np.all(everything > 0) and everything.max() / everything.min() > 20:
+        axis.set_yscale("log")
+    ticks = []
+    for tick in np.unique(np.concatenate([calls for calls, _ in curves.values()])):
+        if not ticks or np.log10(tick / ticks[-1]) >= 0.04:   # 15 and 16 calls would print on top of each other
+            ticks.append(tick)
+    axis.minorticks_off()
+    axis.set_xticks(ticks, [f"{int(tick):,}" for tick in ticks])
+    return _finish(figure, axis, "network calls per sample", ylabel, title)
+
+
+def plot_guidance_trade_off(weights, fid, recognition_rate, *, floor: float | None = None,
+                            clean_recognition: float | None = None, title: str | None = None) -> Figure:
+    """Classifier-free guidance's trade-off: FID (left) and the recognition rate of the requested
+    class (right) against the guidance weight ``w``, one point per weight.
+
+    ``floor`` (real-vs-real FID) and ``clean_recognition`` (the evaluator's accuracy on real
+    held-out digits) are drawn as horizontal lines, so each curve is read against real data.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    weights = _numbers(weights, "weights")
+    fid, recognition = _numbers(fid, "fid"), _numbers(recognition_rate, "recognition_rate")
+    if not weights.shape == fid.shape == recognition.shape:
+        raise ValueError(f"weights, fid and recognition_rate must have one value per weight, got {weights.size}, "
+                         f"{fid.size} and {recognition.size}.")
+    if np.any(weights < 0):
+        raise ValueError(f"weights must be guidance weights >= 0, got {weights.min()}.")
+    if np.any((recognition < 0) | (recognition > 1)):
+        raise ValueError("recognition_rate must be fractions in [0, 1] (not percentages).")
+    order = np.argsort(weights)
+    figure = Figure(figsize=(10, 3.4))
+    left, right = figure.subplots(1, 2)
+    left.plot(weights[order], fid[order], marker="o", label="samples")
+    if floor is not None:
+        left.axhline(float(_numbers([floor], "floor")[0]), color="grey", linestyle="--", label="real-vs-real floor")
+    right.plot(weights[order], recognition[order], marker="o", color="C1", label="samples (requested class)")
+    if clean_recognition is not None:
+        right.axhline(float(_numbers([clean_recognition], "clean_recognition")[0]), color="grey", linestyle="--",
+                      label="real held-out digits")
+    right.set_ylim(0, 1.02)
+    for axis, label in ((left, "FID (evaluator)"), (right, "recognition rate")):
+        axis.set_xlabel("guidance weight w")
+        axis.set_ylabel(label)
+        axis.set_xticks(weights[order])
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -32,6 +32,8 @@ EXPECTED = {
                        "course_lib.gan.GAN"],
     "05_vae_mnist": ["course_lib.vae.Sampling", "course_lib.vae.VAE"],
     "06_diffusion_theory": ["course_lib.diffusion_theory.sample"],
+    "07_diffusion_mnist": ["course_lib.diffusion.residual_block", "course_lib.diffusion.build_unet",
+                           "course_lib.diffusion.Diffusion"],
     "09_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
     "10_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
 }
