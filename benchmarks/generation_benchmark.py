@@ -10,7 +10,9 @@ for every family). One run per family goes to the largest of ``--seconds``; on t
 (``--curve-samples``, default 1,000: FID is biased upwards at fewer samples, so those points
 are a little pessimistic). Each measurement draws samples from fixed noise (the same seed at
 every point) and scores them with the frozen evaluator against the 2,000 held-out digits: FID,
-precision and recall; the measuring is not counted as training. At the end it times sampling
+precision and recall; the measuring is not counted as training, while building the training
+step in the first epoch (tracing, XLA compilation: seconds) is, for every family, as in every
+manifest. At the end it times sampling
 (milliseconds per image, best of three batches of ``--timed`` after a warm-up) and counts the
 parameters of the network that samples.
 
