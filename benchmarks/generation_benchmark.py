@@ -211,7 +211,8 @@ def main(argv=None) -> int:
     parser.add_argument("--families", nargs="+", default=list(families()), choices=list(families()))
     parser.add_argument("--samples", type=int, default=2000, help="samples per measurement at each budget")
     parser.add_argument("--curve-samples", type=int, default=1000, help="samples per extra point of the curve")
-    parser.add_argument("--every", type=float, default=150.0, help="extra curve points every this many seconds (0: none)")
+    parser.add_argument("--every", type=float, default=150.0,
+                        help="extra curve points every this many seconds (0: none)")
     parser.add_argument("--images", type=int, default=None, help="train on the first N training digits (a small run)")
     parser.add_argument("--timed", type=int, default=100, help="images per timed sampling batch")
     parser.add_argument("--seed", type=int, default=0)

@@ -235,10 +235,10 @@ def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = N
                            fid_floor: float | None = None) -> tuple[dict, dict]:
     """Load every shipped model and measure what its manifest cannot hold: ``(models, measured)``.
 
-    Each model is timed on this
-    machine (:func:`milliseconds_per_image`) on ``num_timed`` inputs: generators on latent codes
-    drawn with ``seed`` (the flow-matching model: class-balanced labels, 8 Heun steps), restorers
-    on the first ``images`` damaged as the benchmark damages them (seed 0). A generator whose manifest records no FID (the VAEs) is scored on ``num_samples``
+    Each model is timed on this machine (:func:`milliseconds_per_image`) on ``num_timed``
+    inputs: generators on latent codes drawn with ``seed`` (the flow-matching model: class-balanced
+    labels, 8 Heun steps), restorers on the first ``images`` damaged as the benchmark damages them
+    (seed 0). A generator whose manifest records no FID (the VAEs) is scored on ``num_samples``
     samples against ``reference_features`` (default: the evaluator's features of ``images``),
     with ``fid_floor`` beside it. ``models`` maps each name to its loaded model; ``measured``
     is what :func:`decision_table` takes as ``measured=``.

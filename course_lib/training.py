@@ -8,8 +8,9 @@ shuffled with a stateless permutation keyed by ``(seed, epoch)``, so a resumed r
 the batches an uninterrupted one would and ends with the same weights. Every family (the
 evaluator, the DCGAN, the VAEs, the learned restorers, the cGAN) trains through it, so every
 run measures its training time the same way (:class:`TimeLimit`: wall-clock time inside
-epochs) and stops after ``max_seconds`` of it; :class:`MeasureAtSeconds` measures a model at given
-amounts of that training time (the FID curves of notebook 07 and the generation benchmark). Every family's entry point has one shape,
+epochs) and stops after ``max_seconds`` of it; :class:`MeasureAtSeconds` measures a model at
+given amounts of that training time (the FID curves of notebook 07 and the generation
+benchmark). Every family's entry point has one shape,
 ``train_<family>(config, images, ..., *, model=None, callbacks=(), workdir=None, verbose="auto",
 restart=False, strategy=None) -> (model, history)``: ``model`` is a built model to train
 instead of a new one from ``config``; ``strategy`` a ``tf.distribute`` strategy to build and

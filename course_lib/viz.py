@@ -408,10 +408,11 @@ def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=
     for index, (label, curve) in enumerate(curves.items()):
         if not isinstance(curve, (tuple, list)) or len(curve) != 2:
             raise ValueError(f"curves[{label!r}] must be a pair (training_seconds, fid), got {type(curve).__name__}.")
-        seconds, fid = _numbers(curve[0], f"curves[{label!r}] training_seconds"), _numbers(curve[1], f"curves[{label!r}] fid")
+        seconds = _numbers(curve[0], f"curves[{label!r}] training_seconds")
+        fid = _numbers(curve[1], f"curves[{label!r}] fid")
         if seconds.shape != fid.shape or np.any(seconds <= 0) or np.any(fid <= 0):
-            raise ValueError(f"curves[{label!r}] needs as many positive training seconds as positive FIDs (a log axis), "
-                             f"got {seconds.size} and {fid.size}.")
+            raise ValueError(f"curves[{label!r}] needs as many positive training seconds as positive FIDs "
+                             f"(a log axis), got {seconds.size} and {fid.size}.")
         color = f"C{index % 10}"
         axis.plot(seconds, fid, marker="o", markersize=3, color=color, label=str(label))
         best = int(np.argmin(fid))
