@@ -74,6 +74,24 @@ def test_measure_at_seconds_needs_a_function_that_returns_a_dict():
         measurer.on_epoch_end(0)
 
 
+def test_the_flow_models_fid_curve_is_measured_at_its_seconds_with_its_updates(tmp_path, capsys):
+    from course_lib import data, diffusion
+    from course_lib.evaluator import load_evaluator
+
+    evaluator, _ = load_evaluator()
+    mnist = data.load_dataset("mnist", source="subset", verbose=False)
+    ticks = iter(np.arange(1e6))
+    curve = diffusion.FIDOverTraining(evaluator, mnist.x_test[:100], seconds=(2, 1), num_samples=8,
+                                      clock=lambda: float(next(ticks)))
+    config = diffusion.DiffusionConfig(widths=(8,), embedding_dim=8, groups=4, batch_size=32, epochs=3)
+    model, _ = diffusion.train_diffusion(config, mnist.x_train[:64], mnist.y_train[:64], callbacks=[curve],
+                                         workdir=tmp_path, verbose=0)
+    # two one-"second" batches per epoch: epoch 1 ends at 2 s, past both
+    assert curve.table() == [{"training_seconds": 2.0, "epoch": 1, "updates": 2, "fid": curve.points[0]["fid"],
+                              "num_samples": 8}]
+    assert curve.points[0]["fid"] > 0 and "epoch 1: 2 s trained" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------------- the benchmark
 
 def test_measurement_points_are_the_budgets_and_a_grid_up_to_the_largest():
