@@ -92,7 +92,8 @@ class DecisionRow:
     training_seconds: float | None = None   # on 2 CPU cores, inside epochs (the cGAN: plus its U-Net start;
                                             # the VAEs' manifests predate that: wall time with checkpoints)
     process_cpu_seconds: float | None = None  # CPU time of the training process, all cores together, where a
-                                              # manifest records it (the flow model's includes its FID checkpoints)
+                                              # manifest records it for the whole run (the flow model's includes
+                                              # its FID checkpoints)
     ms_per_image: float | None = None
     parameters: int | None = None
     training_data: str = ""
@@ -127,9 +128,11 @@ def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
         return DecisionRow(**common, fid=metrics["fid"], fid_floor=metrics["fid_floor_real_vs_real"],
                            training_data="8,000 MNIST training digits")
     if model.family == "flow":
+        # a resumed run's process CPU time covers only the part trained after the resumption: left out
+        whole_run = not metrics.get("resumed_after_seconds")
         return DecisionRow(**common, fid=metrics["fid"], fid_floor=metrics["fid_floor_real_vs_real"],
                            recognition=metrics["recognition_rate"],
-                           process_cpu_seconds=float(metrics["process_cpu_seconds"]),
+                           process_cpu_seconds=float(metrics["process_cpu_seconds"]) if whole_run else None,
                            ms_per_image=metrics["sampling_milliseconds_per_image"],
                            training_data="8,000 MNIST training digits and their labels")
     if model.family == "vae":
