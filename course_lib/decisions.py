@@ -3,10 +3,10 @@
 The source article advises "if compute is limited choose CNNs; if speed is needed choose GANs or
 VAEs" without a single measurement (erratum 8 in the course design). Notebook 12 replaces that
 advice with one table built from the course's own models: one row per shipped model (the DCGAN,
-the two VAEs, the DnCNN, every U-Net, the conditional GAN) and, for each restoration task, the
-best classical restorer measured live. Every number of a shipped model's row comes from its
-manifest in ``data/pretrained/<name>.json`` (:func:`manifest_row`), the file the track notebooks
-03-10 load, so the table and those notebooks agree by construction; :func:`matches_manifest`
+the two VAEs, the flow-matching model, the DnCNN, every U-Net, the conditional GAN) and, for each
+restoration task, the best classical restorer measured live. Every number of a shipped model's
+row comes from its manifest in ``data/pretrained/<name>.json`` (:func:`manifest_row`), the file
+the track notebooks 03-10 load, so the table and those notebooks agree by construction; :func:`matches_manifest`
 re-reads the manifest and says whether a row still equals it. What cannot be in a manifest (time
 per image on *this* machine, the FID of VAE samples) is measured in the notebook and added with
 ``measured=``, and the table says which numbers were measured now. Classical rows
@@ -48,6 +48,7 @@ SHIPPED_MODELS = {
     "dcgan_mnist": ShippedModel("DCGAN", "generation", family="dcgan"),
     "vae_mnist_latent2": ShippedModel("VAE, latent 2", "generation", family="vae"),
     "vae_mnist_latent16": ShippedModel("VAE, latent 16", "generation", family="vae"),
+    "flow_mnist": ShippedModel("flow matching, 8 Heun steps", "generation", family="flow"),
     "dncnn_noise_0.3": ShippedModel("DnCNN", "denoising, σ 0.3", "noise_0.3"),
     "unet_hole_12": ShippedModel("U-Net (MSE)", "inpainting, 12 × 12 hole", "hole_12"),
     "pix2pix_hole_12": ShippedModel("cGAN (pix2pix)", "inpainting, 12 × 12 hole", "hole_12", family="pix2pix"),
@@ -83,12 +84,16 @@ class DecisionRow:
     fid_floor: float | None = None  # real-vs-real floor at 2,000 vs 2,000
     psnr: float | None = None       # dB
     ssim: float | None = None
-    recognition: float | None = None        # evaluator accuracy on the outputs (clean: 0.991)
+    recognition: float | None = None        # evaluator accuracy on the outputs (clean: 0.991); a class-
+                                            # conditional generator: share of samples read as the class asked for
     damaged_psnr: float | None = None       # the damaged input's PSNR: the bar
     negative_elbo: float | None = None      # nats per image, VAEs
     iw_nll: float | None = None             # importance-weighted NLL, k = 100, VAEs
     training_seconds: float | None = None   # on 2 CPU cores, inside epochs (the cGAN: plus its U-Net start;
                                             # the VAEs' manifests predate that: wall time with checkpoints)
+    process_cpu_seconds: float | None = None  # CPU time of the training process, all cores together, where a
+                                              # manifest records it for the whole run (the flow model's includes
+                                              # its FID checkpoints)
     ms_per_image: float | None = None
     parameters: int | None = None
     training_data: str = ""
@@ -122,6 +127,14 @@ def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
     if model.family == "dcgan":
         return DecisionRow(**common, fid=metrics["fid"], fid_floor=metrics["fid_floor_real_vs_real"],
                            training_data="8,000 MNIST training digits")
+    if model.family == "flow":
+        # a resumed run's process CPU time covers only the part trained after the resumption: left out
+        whole_run = not metrics.get("resumed_after_seconds")
+        return DecisionRow(**common, fid=metrics["fid"], fid_floor=metrics["fid_floor_real_vs_real"],
+                           recognition=metrics["recognition_rate"],
+                           process_cpu_seconds=float(metrics["process_cpu_seconds"]) if whole_run else None,
+                           ms_per_image=metrics["sampling_milliseconds_per_image"],
+                           training_data="8,000 MNIST training digits and their labels")
     if model.family == "vae":
         return DecisionRow(**common, negative_elbo=metrics["test_negative_elbo"],
                            iw_nll=metrics["test_importance_weighted_nll_k100"],
@@ -176,9 +189,10 @@ def milliseconds_per_image(function: Callable, inputs, *, repeats: int = 3) -> f
 # ------------------------------------------------------------------ the shipped models, loaded
 
 def _families() -> dict:
-    """family -> (loader, what to time): a generator maps latent codes to images; a restorer is
-    wrapped as a Restorer that reads damaged images. Every loader returns ``(model, manifest)``."""
-    from course_lib import gan, learned_restoration, pix2pix, training, vae
+    """family -> (loader, what to time): a generator maps its inputs (:func:`_generator_inputs`) to
+    images; a restorer is wrapped as a Restorer that reads damaged images. Every loader returns
+    ``(model, manifest)``."""
+    from course_lib import diffusion, gan, learned_restoration, pix2pix, training, vae
 
     def learned(model, manifest):
         config = training.config_from_manifest(learned_restoration.LearnedRestorerConfig, manifest)
@@ -187,9 +201,26 @@ def _families() -> dict:
     return {
         "dcgan": (gan.load_generator, lambda model, latent: model.generate(noise=latent)),
         "vae": (vae.load_vae, lambda model, latent: model.decode(latent)),
+        "flow": (diffusion.load_diffusion, _flow_samples),
         "learned_restorer": (learned_restoration.load_learned_restorer, learned),
         "pix2pix": (pix2pix.load_pix2pix, lambda model, manifest: pix2pix.pix2pix_restorer(model)),
     }
+
+
+def _flow_samples(model, labels) -> np.ndarray:
+    """One sample per label, 8 Heun steps (15 network calls) at guidance 1: the manifest's sampler."""
+    return model.generate(len(labels), labels=labels if model.num_classes else None, num_steps=8, method="heun")
+
+
+def _generator_inputs(model, count: int, seed: int) -> np.ndarray:
+    """What a generator's timed function reads: ``count`` latent codes drawn with ``seed`` (DCGAN,
+    VAE), or ``count`` class-balanced labels (a diffusion or flow model, whose sampler draws its own
+    noise)."""
+    if hasattr(model, "latent_dim"):
+        return np.random.default_rng(seed).standard_normal((count, model.latent_dim)).astype(np.float32)
+    from course_lib.diffusion import balanced_labels
+
+    return balanced_labels(count, max(model.num_classes, 1))
 
 
 def load_shipped_model(name: str, **options):
@@ -207,9 +238,9 @@ def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = N
                            fid_floor: float | None = None) -> tuple[dict, dict]:
     """Load every shipped model and measure what its manifest cannot hold: ``(models, measured)``.
 
-    Each model is timed on this
-    machine (:func:`milliseconds_per_image`) on ``num_timed`` inputs: generators on latent codes
-    drawn with ``seed``, restorers on the first ``images`` damaged as the benchmark damages them
+    Each model is timed on this machine (:func:`milliseconds_per_image`) on ``num_timed``
+    inputs: generators on latent codes drawn with ``seed`` (the flow-matching model: class-balanced
+    labels, 8 Heun steps), restorers on the first ``images`` damaged as the benchmark damages them
     (seed 0). A generator whose manifest records no FID (the VAEs) is scored on ``num_samples``
     samples against ``reference_features`` (default: the evaluator's features of ``images``),
     with ``fid_floor`` beside it. ``models`` maps each name to its loaded model; ``measured``
@@ -231,10 +262,10 @@ def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = N
         models[name] = model
         _, run = families[shipped.family]
         if shipped.task == "generation":
-            latent = np.random.default_rng(seed).standard_normal((num_timed, model.latent_dim)).astype(np.float32)
+            latent = _generator_inputs(model, num_timed, seed)
             measured[name] = {"ms_per_image": milliseconds_per_image(lambda codes: run(model, codes), latent)}
             if manifest is None or "fid" not in manifest["metrics"]:
-                codes = np.random.default_rng(seed).standard_normal((num_samples, model.latent_dim)).astype(np.float32)
+                codes = _generator_inputs(model, num_samples, seed)
                 reference = reference_features if reference_features is not None else evaluator.features(images)
                 measured[name]["fid"] = metrics.frechet_distance(evaluator.features(run(model, codes)), reference)
                 if fid_floor is not None:
@@ -340,14 +371,15 @@ def _number(value, pattern: str, measured: bool = False) -> str:
 
 
 def format_table(rows: Sequence[DecisionRow]) -> str:
-    """The decision table as Markdown; numbers measured now (not read from a manifest) carry a *.
+    """The decision table as Markdown; numbers measured now (not read from a manifest) carry a *, and
+    the training time is followed by the process CPU time in brackets where a manifest records it.
 
     Introduced in notebook 12_choosing_methods_and_challenges.
     """
     floors = sorted({f"{row.fid_floor:.2f}" for row in rows if row.fid_floor is not None})
     floor = f" (floor {', '.join(floors)})" if floors else ""
     header = (f"| task | method | FID{floor} | PSNR dB (input) | SSIM | recognition | −ELBO nats "
-              "| training s, CPU | ms / image | parameters |")
+              "| training s, CPU (process CPU s) | ms / image | parameters |")
     lines = [header, "|" + "---|" * 10]
     for row in rows:
         marked = set(row.measured)
@@ -357,9 +389,12 @@ def format_table(rows: Sequence[DecisionRow]) -> str:
         elbo = _number(row.negative_elbo, "{:.1f}")
         if elbo and row.iw_nll is not None:
             elbo += f" (IW {row.iw_nll:.1f})"
+        training = _number(row.training_seconds, "{:,.0f}")
+        if training and row.process_cpu_seconds is not None:
+            training += f" ({row.process_cpu_seconds:,.0f})"
         cells = [row.task, row.method, _number(row.fid, "{:.2f}", "fid" in marked), psnr,
                  _number(row.ssim, "{:.3f}", "ssim" in marked), _number(row.recognition, "{:.1%}", "recognition" in marked),
-                 elbo, _number(row.training_seconds, "{:,.0f}"), _number(row.ms_per_image, "{:.3f}", "ms_per_image" in marked),
+                 elbo, training, _number(row.ms_per_image, "{:.3f}", "ms_per_image" in marked),
                  _number(row.parameters, "{:,}")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

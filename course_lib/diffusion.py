@@ -31,7 +31,7 @@ from course_lib import diffusion_theory as theory
 from course_lib._checks import as_image_batch, boolean, class_labels, non_negative_number, one_of, positive_int
 from course_lib._checks import seed as check_seed
 from course_lib.runtime import import_tensorflow
-from course_lib.training import TimeLimit
+from course_lib.training import MeasureAtSeconds
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -584,38 +584,35 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
     return manifest
 
 
-class FIDOverTraining(TimeLimit):
-    """A :class:`course_lib.training.TimeLimit` (training time counted the same way, no limit) that,
-    after the first epoch ending past each of ``seconds``, measures the FID of ``num_samples``
-    class-balanced samples of the EMA weights (8 Heun steps) against ``reference``: the curve of
-    quality against compute. Its own measuring happens after the epoch's last batch, so it is
-    not counted as training. ``clock`` is the time source, as :class:`TimeLimit`'s.
+class FIDOverTraining(MeasureAtSeconds):
+    """A :class:`course_lib.training.MeasureAtSeconds` (training time counted the same way, no
+    limit) that, after the first epoch ending past each of ``seconds``, measures the FID of
+    ``num_samples`` class-balanced samples of the EMA weights (8 Heun steps) against
+    ``reference``: the curve of quality against compute. Its own measuring happens after the
+    epoch's last batch, so it is not counted as training. ``already_trained``: the training
+    seconds of a resumed run before this process; ``clock``: the time source, as
+    :class:`course_lib.training.TimeLimit`'s.
 
     Introduced in notebook 07_diffusion_mnist.
     """
 
     def __init__(self, evaluator, reference, seconds=(300, 1800), num_samples: int = 1000, *,
                  already_trained: float = 0.0, clock=time.perf_counter):
-        super().__init__(None, clock=clock, already_trained=already_trained)
         self.evaluator, self.reference = evaluator, reference
-        self.pending = sorted(float(value) for value in seconds)
         self.num_samples = positive_int(num_samples, "num_samples")
-        self.points = []
+        super().__init__(self.fid_point, list(seconds), already_trained=already_trained, clock=clock)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.pending or self.training_seconds < self.pending[0]:
-            return
-        while self.pending and self.training_seconds >= self.pending[0]:
-            self.pending.pop(0)
-        result = evaluate_samples(self.model, self.evaluator, self.reference, num_samples=self.num_samples)
-        self.points.append({"training_seconds": round(self.training_seconds, 1), "epoch": epoch + 1,
-                            "updates": int(self.model.optimizer.iterations.numpy()),
-                            "fid": round(result["fid"], 2), "num_samples": self.num_samples})
-        print(f"  epoch {epoch + 1}: {self.training_seconds:.0f} s trained, FID ({self.num_samples} samples) "
+    def fid_point(self, model, reached) -> dict:
+        result = evaluate_samples(model, self.evaluator, self.reference, num_samples=self.num_samples)
+        print(f"  epoch {self.epochs_done}: {self.training_seconds:.0f} s trained, FID ({self.num_samples} samples) "
               f"{result['fid']:.1f}", flush=True)
+        return {"updates": int(model.optimizer.iterations.numpy()), "fid": round(result["fid"], 2),
+                "num_samples": self.num_samples}
 
     def table(self) -> list:
-        return list(self.points)
+        """The measured points: training seconds, epoch, updates, FID and sample count of each."""
+        keys = ("training_seconds", "epoch", "updates", "fid", "num_samples")
+        return [{key: point[key] for key in keys} for point in self.points]
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,9 @@ shuffled with a stateless permutation keyed by ``(seed, epoch)``, so a resumed r
 the batches an uninterrupted one would and ends with the same weights. Every family (the
 evaluator, the DCGAN, the VAEs, the learned restorers, the cGAN) trains through it, so every
 run measures its training time the same way (:class:`TimeLimit`: wall-clock time inside
-epochs) and stops after ``max_seconds`` of it. Every family's entry point has one shape,
+epochs) and stops after ``max_seconds`` of it; :class:`MeasureAtSeconds` measures a model at
+given amounts of that training time (the FID curves of notebook 07 and the generation
+benchmark). Every family's entry point has one shape,
 ``train_<family>(config, images, ..., *, model=None, callbacks=(), workdir=None, verbose="auto",
 restart=False, strategy=None) -> (model, history)``: ``model`` is a built model to train
 instead of a new one from ``config``; ``strategy`` a ``tf.distribute`` strategy to build and
@@ -151,6 +153,66 @@ class TimeLimit(keras.callbacks.Callback):
         self.training_seconds = self.counted_before_epoch + self.clock() - self.epoch_started
         if self.used_up:
             self.model.stop_training = True
+
+
+class MeasureAtSeconds(TimeLimit):
+    """A :class:`TimeLimit` that measures the model at given amounts of training time: after the
+    first epoch ending at or past each of ``seconds`` (training time as every family counts it),
+    it calls ``measure(model, reached)`` and records the dict it returns as a point of
+    :attr:`points`, with ``training_seconds``, ``epoch`` and ``batches`` (this ``fit()`` call's).
+
+    ``reached`` is the tuple of the values of ``seconds`` passed since the last measurement
+    (several when one epoch crosses more than one), so ``measure`` can spend more on some
+    points than on others. The measuring happens after the epoch's last batch, so it is never
+    counted as training. With ``stop=True`` training stops once the last of ``seconds`` is
+    reached (this callback is then the time limit). When ``fit()`` ends before some of
+    ``seconds`` (its epochs ran out), the last state is measured once more with ``reached=()``.
+    ``clock`` and ``already_trained`` are :class:`TimeLimit`'s.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+
+    def __init__(self, measure, seconds, *, stop: bool = False, clock=time.perf_counter, already_trained: float = 0.0):
+        if not callable(measure):
+            raise TypeError(f"measure must be a function (model, reached) -> dict, got {type(measure).__name__}.")
+        values = list(seconds) if isinstance(seconds, (list, tuple)) else None
+        if not values or any(isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+                             or not value > 0 for value in values):
+            raise ValueError(f"seconds must be a non-empty list or tuple of positive numbers, got {seconds!r}.")
+        values = sorted({float(value) for value in values})
+        super().__init__(values[-1] if boolean(stop, "stop") else None, clock=clock, already_trained=already_trained)
+        self.measure = measure
+        self.requested = tuple(values)
+        self.pending = list(values)
+        self.points = []
+        self.batches = 0
+        self.epochs_done = 0
+        self.measured_last_epoch = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        self.measured_last_epoch = False
+        super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done = epoch + 1
+        reached = []
+        while self.pending and self.training_seconds >= self.pending[0]:
+            reached.append(self.pending.pop(0))
+        if reached:
+            self._record(epoch, tuple(reached))
+
+    def on_train_end(self, logs=None):
+        if self.pending and self.batches and not self.measured_last_epoch:
+            self._record(self.epochs_done - 1, ())
+
+    def _record(self, epoch, reached):
+        result = self.measure(self.model, reached)
+        if not isinstance(result, dict):
+            raise TypeError(f"measure must return a dict of measurements, got {type(result).__name__}.")
+        self.points.append({"training_seconds": round(self.training_seconds, 2), "epoch": epoch + 1,
+                            "batches": self.batches, "reached": list(reached), **result})
+        self.measured_last_epoch = True
 
 
 class _EpochCheckpoint:

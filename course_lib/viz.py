@@ -476,3 +476,45 @@ def plot_guidance_trade_off(weights, fid, recognition_rate, *, floor: float | No
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+# --------------------------------------------------------------- the generation benchmark
+
+def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=None,
+                           title: str | None = None) -> Figure:
+    """FID against training seconds, one line per model family, on a log FID axis.
+
+    ``curves`` maps a family's label to ``(training_seconds, fid)``, two equally long sequences of
+    finite, positive numbers, e.g. the points of
+    ``course_lib.training.MeasureAtSeconds``. The lowest point of each curve is ringed (a GAN's
+    best is often not its last); ``floor`` (the real-vs-real FID) is drawn as a dashed line and
+    each of ``budgets`` (training seconds) as a dotted vertical line.
+
+    Introduced in notebook 07_diffusion_mnist.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"curves must be a non-empty dict mapping a label to (training_seconds, fid), "
+                         f"got {type(curves).__name__}.")
+    figure = Figure(figsize=(6.4, 3.6))
+    axis = figure.subplots()
+    for index, (label, curve) in enumerate(curves.items()):
+        if not isinstance(curve, (tuple, list)) or len(curve) != 2:
+            raise ValueError(f"curves[{label!r}] must be a pair (training_seconds, fid), got {type(curve).__name__}.")
+        seconds = _numbers(curve[0], f"curves[{label!r}] training_seconds")
+        fid = _numbers(curve[1], f"curves[{label!r}] fid")
+        if seconds.shape != fid.shape or np.any(seconds <= 0) or np.any(fid <= 0):
+            raise ValueError(f"curves[{label!r}] needs as many positive training seconds as positive FIDs "
+                             f"(a log axis), got {seconds.size} and {fid.size}.")
+        color = f"C{index % 10}"
+        axis.plot(seconds, fid, marker="o", markersize=3, color=color, label=str(label))
+        best = int(np.argmin(fid))
+        axis.scatter([seconds[best]], [fid[best]], s=80, facecolors="none", edgecolors=color)
+    if floor is not None:
+        floor = float(_numbers([floor], "floor")[0])
+        if floor <= 0:
+            raise ValueError(f"floor must be a positive FID (real vs real), got {floor}.")
+        axis.axhline(floor, color="grey", linestyle="--", label=f"real vs real ({floor:.2f})")
+    for budget in _numbers(budgets, "budgets") if budgets is not None else ():
+        axis.axvline(budget, color="black", linestyle=":", linewidth=0.8)
+    axis.set_yscale("log")
+    return _finish(figure, axis, "training seconds (inside epochs)", "FID (lower is better)", title)

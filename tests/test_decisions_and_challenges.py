@@ -30,6 +30,13 @@ def test_every_row_holds_its_manifest_numbers(name):
     if name == "dcgan_mnist":
         assert (row.fid, row.fid_floor, row.training_seconds) == (
             metrics["fid"], metrics["fid_floor_real_vs_real"], metrics["training_seconds"])
+    elif name == "flow_mnist":
+        assert (row.fid, row.fid_floor, row.recognition, row.ms_per_image, row.training_seconds) == tuple(
+            metrics[key] for key in ("fid", "fid_floor_real_vs_real", "recognition_rate",
+                                     "sampling_milliseconds_per_image", "training_seconds"))
+        whole_run = not metrics.get("resumed_after_seconds")   # else its CPU time covers only the resumed part
+        assert row.process_cpu_seconds == (metrics["process_cpu_seconds"] if whole_run else None)
+        assert row.psnr is None and row.negative_elbo is None
     elif name.startswith("vae_"):
         assert (row.negative_elbo, row.iw_nll, row.training_seconds) == (
             metrics["test_negative_elbo"], metrics["test_importance_weighted_nll_k100"], metrics["training_seconds"])
@@ -54,6 +61,44 @@ def test_a_changed_number_no_longer_matches_but_a_measured_one_does():
     assert table[0].ms_per_image == 123.0 and table[0].measured == ("ms_per_image",)
     assert decisions.matches_manifest(table[0])
     assert "123.000*" in decisions.format_table(table)
+
+
+FLOW_MANIFEST = {  # the fields course_lib.diffusion.train_and_save writes
+    "command": "python -m course_lib.diffusion --train", "parameters": 679489,
+    "config": {"schedule": "straight", "prediction": "velocity", "num_classes": 10},
+    "metrics": {"fid": 3.456, "fid_floor_real_vs_real": 1.198, "recognition_rate": 0.9721,
+                "sampling_milliseconds_per_image": 7.85, "training_seconds": 1800.3, "process_cpu_seconds": 3456.7,
+                "precision": 0.8, "recall": 0.7}}
+
+
+def test_the_flow_row_reads_quality_recognition_sampling_time_and_cpu_time_from_its_manifest():
+    row = decisions.manifest_row("flow_mnist", FLOW_MANIFEST)
+    assert (row.method, row.task, row.fid, row.fid_floor, row.recognition, row.ms_per_image) == (
+        "flow matching, 8 Heun steps", "generation", 3.456, 1.198, 0.9721, 7.85)
+    assert (row.training_seconds, row.process_cpu_seconds, row.parameters) == (1800.3, 3456.7, 679489)
+    assert row.psnr is None and row.negative_elbo is None and "labels" in row.training_data
+    header, _, line = decisions.format_table([row]).splitlines()
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert "process CPU s" in header and cells[2] == "3.46" and cells[5] == "97.2%"
+    assert cells[7] == "1,800 (3,457)" and cells[8] == "7.850" and cells[9] == "679,489"
+    measured = dataclasses.replace(row, ms_per_image=2.5, measured=("ms_per_image",))
+    assert decisions.format_table([measured]).splitlines()[2].count("2.500*") == 1
+    resumed = {**FLOW_MANIFEST, "metrics": {**FLOW_MANIFEST["metrics"], "resumed_after_seconds": 900.0}}
+    row = decisions.manifest_row("flow_mnist", resumed)   # its CPU time covers only the last 900 s: left out
+    assert row.process_cpu_seconds is None and row.training_seconds == 1800.3
+    assert "| 1,800 |" in decisions.format_table([row])
+
+
+def test_a_diffusion_generator_is_timed_on_class_balanced_labels_and_others_on_latent_codes():
+    from course_lib import diffusion, vae
+
+    flow = diffusion.build_diffusion(diffusion.DiffusionConfig(widths=(8,), embedding_dim=8, groups=4))
+    labels = decisions._generator_inputs(flow, 20, seed=3)
+    assert labels.dtype == np.int32 and np.bincount(labels).tolist() == [2] * 10
+    samples = decisions._families()["flow"][1](flow, labels[:3])
+    assert samples.shape == (3, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+    codes = decisions._generator_inputs(vae.build_vae(vae.VAEConfig(latent_dim=3)), 5, seed=3)
+    np.testing.assert_array_equal(codes, np.random.default_rng(3).standard_normal((5, 3)).astype(np.float32))
 
 
 def test_unknown_names_raise_a_clear_error():
@@ -111,25 +156,26 @@ def test_milliseconds_per_image_is_the_best_timed_call_per_item_after_a_warm_up(
 # --------------------------------------------------------------------------- challenges
 
 def test_measured_shipped_models_are_loaded_by_family_and_vae_fid_is_of_its_own_samples():
-    from course_lib import data, metrics, vae
+    from course_lib import data, diffusion, metrics, vae
     from course_lib.evaluator import load_evaluator
 
     judge, _ = load_evaluator()
     test_digits = data.load_dataset("mnist", source="subset", verbose=False).x_test[:64]
-    names = ["dcgan_mnist", "vae_mnist_latent2", "unet_blur", "pix2pix_hole_12"]
+    names = ["dcgan_mnist", "vae_mnist_latent2", "flow_mnist", "unet_blur", "pix2pix_hole_12"]
     models, measured = decisions.measure_shipped_models(test_digits, judge, names=names, num_timed=8,
                                                         num_samples=64, seed=3, fid_floor=1.2)
     assert list(models) == list(measured) == names
     assert all(numbers["ms_per_image"] > 0 for numbers in measured.values())
     assert isinstance(models["vae_mnist_latent2"], vae.VAE) and models["vae_mnist_latent2"].latent_dim == 2
-    assert "fid" not in measured["dcgan_mnist"]  # its manifest records one at 2,000 samples
+    assert "fid" not in measured["dcgan_mnist"] and "fid" not in measured["flow_mnist"]  # manifests hold them
+    assert isinstance(models["flow_mnist"], diffusion.Diffusion) and models["flow_mnist"].family == "flow matching"
     samples = models["vae_mnist_latent2"].generate(64, seed=3)
     expected = metrics.frechet_distance(judge.features(samples), judge.features(test_digits))
     assert measured["vae_mnist_latent2"]["fid"] == pytest.approx(expected)
     assert measured["vae_mnist_latent2"]["fid_floor"] == 1.2
     table = decisions.decision_table(names, measured=measured)
     assert [row.measured for row in table] == [("ms_per_image",), ("fid", "fid_floor", "ms_per_image"),
-                                               ("ms_per_image",), ("ms_per_image",)]
+                                               ("ms_per_image",), ("ms_per_image",), ("ms_per_image",)]
 
 
 def test_epochs_for_updates_gives_about_the_asked_number_of_steps():
