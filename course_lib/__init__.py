@@ -25,6 +25,10 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.learned_restoration``: the learned CNN restorers of notebook 09 (DnCNN, U-Net),
   their training and their shipped weights.
 - ``course_lib.vae`` / ``course_lib.vae_theory``: variational autoencoders (ELBO, importance-weighted bound, training) and the exact linear-Gaussian checks of their theory.
+- ``course_lib.diffusion_theory`` / ``course_lib.diffusion``: diffusion and flow matching: schedules, the
+  posterior, score and Tweedie, the DDPM/DDIM/Euler/Heun samplers and an exact Gaussian mixture (NumPy,
+  notebook 06); the time-conditioned U-Net, the ``Diffusion`` model ``fit()`` trains, guidance and the
+  shipped flow-matching model (notebook 07).
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 10 (PatchGAN, L1 + lambda * adversarial).
 - ``course_lib.decisions`` / ``course_lib.challenges``: notebook 12's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
@@ -39,7 +43,7 @@ import importlib.util
 import sys
 import warnings
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
     raise ImportError(
