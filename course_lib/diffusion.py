@@ -28,7 +28,7 @@ import numpy as np
 
 from course_lib import _config_checks as checks
 from course_lib import diffusion_theory as theory
-from course_lib._checks import as_image_batch, boolean, class_labels, non_negative_number, one_of, positive_int
+from course_lib._checks import as_image_batch, boolean, class_labels, fraction, non_negative_number, one_of, positive_int
 from course_lib._checks import seed as check_seed
 from course_lib.runtime import import_tensorflow
 from course_lib.training import MeasureAtSeconds
@@ -176,10 +176,10 @@ class DiffusionBase(keras.Model):
         if (schedule, prediction) not in FAMILIES:
             raise ValueError(f"schedule {schedule!r} with prediction {prediction!r} is not a supported pair; "
                              f"use one of {sorted(FAMILIES)}.")
-        if not 0.0 <= ema_decay < 1.0:
+        ema_decay = non_negative_number(ema_decay, "ema_decay")
+        if not ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}.")
-        if not 0.0 <= label_dropout <= 1.0:
-            raise ValueError(f"label_dropout must be in [0, 1], got {label_dropout}.")
+        label_dropout = fraction(label_dropout, "label_dropout")
         self.network = network
         self.schedule = theory.Schedule(schedule)
         self.prediction = prediction
@@ -240,7 +240,7 @@ class DiffusionBase(keras.Model):
 
         ``labels`` (one per sample) conditions a class-conditional model; ``None`` asks for
         unconditional predictions. ``guidance`` ``w``: the prediction is ``uncond + w (cond -
-        uncond)``; ``w = 1`` needs one network call, any other weight two.
+        uncond)``; ``w = 0`` and ``w = 1`` need one network call, any other weight two.
         """
         network = self.ema_network if boolean(use_ema, "use_ema") else self.network
         guidance = non_negative_number(guidance, "guidance")
@@ -249,8 +249,8 @@ class DiffusionBase(keras.Model):
             raise ValueError("labels were given but this model is unconditional (num_classes=0).")
         if labels is None and guidance != 1.0:
             raise ValueError(f"guidance {guidance} needs labels to guide towards.")
-        null = None if self.num_classes == 0 else np.full(0, self.num_classes, np.int32)
-
+        if labels is not None:
+            labels = class_labels(labels, self.num_classes).astype(np.int32)
         compiled = _inference_function(network)
 
         def predict(x, t, these_labels):
@@ -260,20 +260,21 @@ class DiffusionBase(keras.Model):
             return np.asarray(compiled(inputs), np.float64)
 
         def denoise(x, t):
+            if labels is not None and len(labels) != len(x):
+                raise ValueError(f"the denoiser was given {len(labels)} labels but {len(x)} points to denoise.")
             outputs = []
             for start in range(0, len(x), batch_size):
                 chunk = x[start:start + batch_size]
-                unconditional = None if null is None else np.full(len(chunk), self.num_classes, np.int32)
-                if labels is None:
+                unconditional = None if self.num_classes == 0 else np.full(len(chunk), self.num_classes, np.int32)
+                wanted = None if labels is None else labels[start:start + batch_size]
+                if labels is None or guidance == 0.0:              # one call: the unconditional prediction
                     outputs.append(predict(chunk, t, unconditional))
-                    continue
-                wanted = labels[start:start + batch_size]
-                if guidance == 1.0:
+                elif guidance == 1.0:                              # one call: the conditional prediction
                     outputs.append(predict(chunk, t, wanted))
-                    continue
-                both = predict(np.concatenate([chunk, chunk]), t, np.concatenate([wanted, unconditional]))
-                conditional, free = both[:len(chunk)], both[len(chunk):]
-                outputs.append(free + guidance * (conditional - free))
+                else:                                              # two calls, batched together
+                    both = predict(np.concatenate([chunk, chunk]), t, np.concatenate([wanted, unconditional]))
+                    conditional, free = both[:len(chunk)], both[len(chunk):]
+                    outputs.append(free + guidance * (conditional - free))
             alpha, sigma, d_alpha, d_sigma = self.schedule.coefficients(t)
             return theory.split_prediction(np.concatenate(outputs), x, alpha, sigma, d_alpha, d_sigma, self.prediction)
 
@@ -482,7 +483,7 @@ def evaluate_samples(model: DiffusionBase, evaluator, reference_images, *, num_s
     result = {"fid": metrics.frechet_distance(features, reference), "precision": quality.precision,
               "recall": quality.recall, "milliseconds_per_image": 1000.0 * seconds / num_samples,
               "sampling_seconds": seconds, "network_calls": theory.network_calls(num_steps, method)
-              * (1 if guidance == 1.0 or not conditional else 2),
+              * (1 if guidance in (0.0, 1.0) or not conditional else 2),
               "class_histogram": np.bincount(predicted, minlength=10)[:10] / num_samples,
               "samples": samples}
     if conditional:

@@ -90,6 +90,18 @@ def _times(t, name: str = "t") -> np.ndarray:
     return t
 
 
+def _finite_array(values, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be finite numbers; it holds NaN or infinity.")
+    return values
+
+
+def _same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
+    if first.shape != second.shape:
+        raise ValueError(f"{first_name} and {second_name} must have the same shape, got {first.shape} and {second.shape}.")
+
+
 @dataclasses.dataclass(frozen=True)
 class Schedule:
     """A noise schedule by name (``"linear"``, ``"cosine"`` or ``"straight"``), in NumPy float64.
@@ -145,6 +157,8 @@ def ddpm_posterior(x_t, x_0, step: int, betas) -> tuple[np.ndarray, float]:
     """
     betas = np.asarray(betas, dtype=np.float64)
     step = positive_int(step, "step", maximum=len(betas))
+    x_t, x_0 = _finite_array(x_t, "x_t"), _finite_array(x_0, "x_0")
+    _same_shape(x_t, x_0, "x_t", "x_0")
     alpha_bar = np.cumprod(1.0 - betas)
     alpha_bar_t = alpha_bar[step - 1]
     alpha_bar_before = alpha_bar[step - 2] if step > 1 else 1.0
@@ -162,10 +176,13 @@ def forward_sample(x_0, t, schedule: Schedule, noise) -> np.ndarray:
 
     Introduced in notebook 06_diffusion_theory.
     """
-    x_0 = np.asarray(x_0, dtype=np.float64)
+    x_0, noise = _finite_array(x_0, "x_0"), _finite_array(noise, "noise")
+    _same_shape(x_0, noise, "x_0", "noise")
     alpha, sigma = schedule.coefficients(t)[:2]
+    if np.ndim(alpha) and np.shape(alpha) != (len(x_0),):
+        raise ValueError(f"t must be one time or one per example ({len(x_0)}), got shape {np.shape(alpha)}.")
     shape = (-1,) + (1,) * (x_0.ndim - 1)
-    return np.reshape(alpha, shape) * x_0 + np.reshape(sigma, shape) * np.asarray(noise, dtype=np.float64)
+    return np.reshape(alpha, shape) * x_0 + np.reshape(sigma, shape) * noise
 
 
 def posterior(x_t, x0_hat, alpha_t, sigma_t, alpha_s, sigma_s):
@@ -379,7 +396,9 @@ def sample(denoiser, noise, schedule: Schedule, *, num_steps: int, method: str =
     eta = fraction(eta, "eta")
     rng = np.random.default_rng(check_seed(seed))
     times = time_grid(num_steps)
-    x = np.asarray(noise, dtype=np.float64)
+    x = _finite_array(noise, "noise")
+    if x.ndim < 1 or len(x) == 0:
+        raise ValueError(f"noise must be a batch of starting points (N, ...), got shape {x.shape}.")
 
     def predict(x, t):
         x0_hat, eps_hat = denoiser(x, t)

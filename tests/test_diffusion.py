@@ -547,6 +547,8 @@ def test_evaluate_samples_reports_every_measure_in_its_range(judge, digits):
     assert result["fid"] > 0 and result["milliseconds_per_image"] > 0
     guided = diffusion.evaluate_samples(model, judge, digits[0][:40], num_samples=20, guidance=2.0)
     assert guided["network_calls"] == 30                      # each of the 15 calls makes two predictions
+    free = diffusion.evaluate_samples(model, judge, digits[0][:40], num_samples=20, guidance=0.0, num_steps=2)
+    assert free["network_calls"] == 3                         # w = 0 is the unconditional prediction alone
     unconditional = diffusion.evaluate_samples(model, judge, digits[0][:40], num_samples=20, guidance=2.0,
                                                num_steps=2, conditional=False)
     assert unconditional["network_calls"] == 3 and "recognition_rate" not in unconditional
@@ -619,3 +621,21 @@ def test_a_resumed_fid_curve_counts_the_seconds_trained_before(monkeypatch):
         curve.on_train_batch_end(0)
         curve.on_epoch_end(epoch)
     assert [point["training_seconds"] for point in curve.table()] == [11.0]   # 20 s not reached yet
+
+
+def test_the_denoiser_refuses_labels_of_the_wrong_count_or_class_and_weight_zero_is_unconditional():
+    import keras as keras_module
+
+    network = diffusion.build_unet((8,), embedding_dim=8, num_classes=3, groups=4)
+    model = diffusion.Diffusion(network, num_classes=3)
+    model.compile(optimizer=keras_module.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).standard_normal((4, 28, 28, 1))
+    with pytest.raises(ValueError, match="3 labels but 4 points"):
+        model.denoiser(np.array([0, 1, 2]))(x, 0.5)
+    with pytest.raises(ValueError, match="labels"):
+        model.denoiser(np.array([0, 1, 2, 3]))
+    weight_zero = model.denoiser(np.array([0, 1, 2, 0]), guidance=0.0)(x, 0.5)
+    unconditional = model.denoiser(None)
+    np.testing.assert_allclose(weight_zero[0], unconditional(x, 0.5)[0], rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="label_dropout"):
+        diffusion.Diffusion(diffusion.build_unet((8,), embedding_dim=8, num_classes=3, groups=4), label_dropout="0.1")

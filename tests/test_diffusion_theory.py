@@ -276,3 +276,18 @@ def test_network_calls_and_time_grid():
 def test_bad_input_is_refused_with_a_clear_message(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: theory.forward_sample(np.zeros((4, 1)), 0.5, theory.Schedule(), np.zeros((4, 2))), "same shape"),
+    (lambda: theory.forward_sample(np.zeros((4, 2)), np.full(3, 0.5), theory.Schedule(), np.zeros((4, 2))),
+     "one per example"),
+    (lambda: theory.forward_sample(np.full((2, 2), np.nan), 0.5, theory.Schedule(), np.zeros((2, 2))), "finite"),
+    (lambda: theory.ddpm_posterior(np.zeros(3), np.zeros(4), 2, theory.ddpm_betas(10)), "same shape"),
+    (lambda: theory.sample(MIXTURE_2D.denoiser(theory.Schedule()), np.array([[np.nan, 0.0]]), theory.Schedule(),
+                           num_steps=2), "finite"),
+])
+def test_inputs_that_would_broadcast_or_propagate_nan_are_refused(call, message):
+    """numpy would broadcast (4, 1) against (4, 2), or carry a NaN to every sample, without a word."""
+    with pytest.raises(ValueError, match=message):
+        call()
