@@ -396,9 +396,9 @@ def sample(denoiser, noise, schedule: Schedule, *, num_steps: int, method: str =
     eta = fraction(eta, "eta")
     rng = np.random.default_rng(check_seed(seed))
     times = time_grid(num_steps)
-    x = _finite_array(noise, "noise")
-    if x.ndim < 1 or len(x) == 0:
-        raise ValueError(f"noise must be a batch of starting points (N, ...), got shape {x.shape}.")
+    x = np.asarray(noise, dtype=np.float64)
+    if x.ndim < 1 or len(x) == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"noise must be a non-empty batch (N, ...) of finite numbers, got shape {x.shape}.")
 
     def predict(x, t):
         x0_hat, eps_hat = denoiser(x, t)
