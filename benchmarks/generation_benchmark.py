@@ -26,8 +26,12 @@ Recipes (each family's own, with the changes a race for time needs):
   best measured point ("best FID", with where it was measured) beside the last.
 - VAE: ``vae.SHIPPED_CONFIGS["vae_mnist_latent16"]``; samples are decoded pixel probabilities of
   z ~ N(0, I).
-- diffusion: ``DiffusionConfig(schedule="cosine", prediction="epsilon", num_classes=0)``, sampled
-  with 16 deterministic DDIM steps (16 network calls).
+- diffusion: ``DiffusionConfig(schedule="linear", prediction="epsilon", num_classes=0)``, sampled
+  with 16 ancestral DDPM steps (16 network calls). Both choices were measured: after 200 s of
+  training (1,000 samples, seed 0) the cosine schedule scored FID 1,284 with 16 DDIM steps and
+  840 with 16 DDPM steps, the linear one 1,035 and 534. An early epsilon model's errors at high
+  noise are amplified by 1 / alpha into grey backgrounds and white blobs; DDIM's deterministic
+  path keeps them, DDPM's fresh noise washes part of them out.
 - flow matching: ``DiffusionConfig(schedule="straight", prediction="velocity", num_classes=0)``,
   sampled with 8 Heun steps (15 network calls); both use their EMA weights.
 Every learning rate is held constant (the VAE's shipped recipe decays it over 50 epochs: a
@@ -87,11 +91,11 @@ def families(seed: int = 0) -> dict:
                                                             final_learning_rate=None, **race),
                       vae.train_vae, lambda model, count, seed: model.generate(count, seed=seed),
                       "one decoder call (pixel probabilities)", lambda model: model.decoder),
-        "diffusion": Family("diffusion", diffusion.DiffusionConfig(schedule="cosine", prediction="epsilon",
+        "diffusion": Family("diffusion", diffusion.DiffusionConfig(schedule="linear", prediction="epsilon",
                                                                    num_classes=0, **race),
                             diffusion.train_diffusion,
-                            lambda model, count, seed: model.generate(count, num_steps=16, method="ddim", seed=seed),
-                            "DDIM, 16 steps (16 network calls, EMA weights)", lambda model: model.ema_network),
+                            lambda model, count, seed: model.generate(count, num_steps=16, method="ddpm", seed=seed),
+                            "DDPM, 16 steps (16 network calls, EMA weights)", lambda model: model.ema_network),
         "flow": Family("flow matching", diffusion.DiffusionConfig(schedule="straight", prediction="velocity",
                                                                   num_classes=0, **race),
                        diffusion.train_diffusion,

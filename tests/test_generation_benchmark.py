@@ -143,7 +143,7 @@ def test_the_race_measures_every_family_at_every_budget_on_a_fake_clock():
         assert result["milliseconds_per_image"] > 0 and result["parameters"] > 0
         assert result["recipe"]["seed"] == 0 and result["recipe"]["max_seconds"] is None
     assert results["flow"]["recipe"]["num_classes"] == results["diffusion"]["recipe"]["num_classes"] == 0
-    assert (results["diffusion"]["recipe"]["schedule"], results["flow"]["recipe"]["schedule"]) == ("cosine", "straight")
+    assert (results["diffusion"]["recipe"]["schedule"], results["flow"]["recipe"]["schedule"]) == ("linear", "straight")
     table = benchmark.format_table(results, floor=1.2).splitlines()
     assert len(table) == 2 + 2 * 4 + 1 and all(line.count("|") == len(benchmark.TABLE_COLUMNS) + 1 for line in table)
     assert table[-1].startswith("| real vs real (floor) | | 1.20 |")
