@@ -166,6 +166,17 @@ def class_labels(labels, num_classes: int, name: str = "labels", *,
     return array.astype(np.int64)
 
 
+def finite_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array if every entry is a finite number, else a ``ValueError``."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers, got {type(values).__name__}.") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return array
+
+
 def same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
     """Raise ``ValueError`` unless two arrays have the same shape."""
     if first.shape != second.shape:

@@ -41,7 +41,7 @@ import dataclasses
 
 import numpy as np
 
-from course_lib._checks import fraction, one_of, positive_int, seed as check_seed
+from course_lib._checks import finite_array, fraction, one_of, positive_int, same_shape, seed as check_seed
 
 SCHEDULES = ("linear", "cosine", "straight")
 SAMPLERS = ("ddpm", "ddim", "euler", "heun")
@@ -88,18 +88,6 @@ def _times(t, name: str = "t") -> np.ndarray:
         bad = t[~((t >= 0) & (t <= 1))].ravel()
         raise ValueError(f"{name} must be times in [0, 1], got {bad[0]!r} (and {len(bad) - 1} more outside).")
     return t
-
-
-def _finite_array(values, name: str) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} must be finite numbers; it holds NaN or infinity.")
-    return values
-
-
-def _same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
-    if first.shape != second.shape:
-        raise ValueError(f"{first_name} and {second_name} must have the same shape, got {first.shape} and {second.shape}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,8 +145,8 @@ def ddpm_posterior(x_t, x_0, step: int, betas) -> tuple[np.ndarray, float]:
     """
     betas = np.asarray(betas, dtype=np.float64)
     step = positive_int(step, "step", maximum=len(betas))
-    x_t, x_0 = _finite_array(x_t, "x_t"), _finite_array(x_0, "x_0")
-    _same_shape(x_t, x_0, "x_t", "x_0")
+    x_t, x_0 = finite_array(x_t, "x_t"), finite_array(x_0, "x_0")
+    same_shape(x_t, x_0, "x_t", "x_0")
     alpha_bar = np.cumprod(1.0 - betas)
     alpha_bar_t = alpha_bar[step - 1]
     alpha_bar_before = alpha_bar[step - 2] if step > 1 else 1.0
@@ -176,8 +164,8 @@ def forward_sample(x_0, t, schedule: Schedule, noise) -> np.ndarray:
 
     Introduced in notebook 06_diffusion_theory.
     """
-    x_0, noise = _finite_array(x_0, "x_0"), _finite_array(noise, "noise")
-    _same_shape(x_0, noise, "x_0", "noise")
+    x_0, noise = finite_array(x_0, "x_0"), finite_array(noise, "noise")
+    same_shape(x_0, noise, "x_0", "noise")
     alpha, sigma = schedule.coefficients(t)[:2]
     if np.ndim(alpha) and np.shape(alpha) != (len(x_0),):
         raise ValueError(f"t must be one time or one per example ({len(x_0)}), got shape {np.shape(alpha)}.")

@@ -25,7 +25,7 @@ import scipy.ndimage
 import scipy.stats
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, boolean, non_negative_number, positive_int, positive_number
+from course_lib._checks import as_image_batch, boolean, finite_array, non_negative_number, positive_int, positive_number
 from course_lib.degradations import Damaged, Degradation
 from course_lib.restorer import Restorer, per_channel
 
@@ -69,17 +69,6 @@ NON_LOCAL_MEANS_PATCH = {"patch_size": 5, "patch_distance": 6}
 CLIPPED_STD_AT_ZERO = math.sqrt(0.5 - 1.0 / (2.0 * math.pi))
 
 
-def _finite_array(values, name: str) -> np.ndarray:
-    """``values`` as a float64 array if every entry is a finite number, else a ``ValueError``."""
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers, got {type(values).__name__}.") from None
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return array
-
-
 def _tuned(method: str, degradation: Degradation):
     """The tuned parameter of ``method`` for ``degradation`` (nearest tuned noise level)."""
     table = TUNED_PARAMETERS[method]
@@ -110,7 +99,7 @@ def clipped_mean(values, sigma: float) -> np.ndarray:
 
     Introduced in notebook 08_degradations_and_classical_restoration.
     """
-    values = _finite_array(values, "values")
+    values = finite_array(values, "values")
     sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return values
@@ -132,7 +121,7 @@ def unclip(estimates, sigma: float) -> np.ndarray:
 
     Introduced in notebook 08_degradations_and_classical_restoration.
     """
-    estimates = _finite_array(estimates, "estimates")
+    estimates = finite_array(estimates, "estimates")
     sigma = non_negative_number(sigma, "sigma")
     if sigma == 0:
         return estimates.astype(np.float32)
