@@ -31,7 +31,8 @@ Recipes (each family's own, with the changes a race for time needs):
   training (1,000 samples, seed 0) the cosine schedule scored FID 1,284 with 16 DDIM steps and
   840 with 16 DDPM steps, the linear one 1,035 and 534. An early epsilon model's errors at high
   noise are amplified by 1 / alpha into grey backgrounds and white blobs; DDIM's deterministic
-  path keeps them, DDPM's fresh noise washes part of them out.
+  path keeps them, DDPM's fresh noise washes part of them out (``benchmarks/epsilon_recipe_benchmark.py``
+  prints this comparison).
 - flow matching: ``DiffusionConfig(schedule="straight", prediction="velocity", num_classes=0)``,
   sampled with 8 Heun steps (15 network calls); both use their EMA weights.
 Every learning rate is held constant (the VAE's shipped recipe decays it over 50 epochs: a
