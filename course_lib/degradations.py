@@ -30,7 +30,7 @@ from course_lib._checks import seed as check_seed
 __all__ = [
     "add_gaussian_noise", "add_salt_and_pepper", "remove_random_pixels", "cut_square_hole",
     "draw_strokes", "gaussian_psf", "gaussian_blur", "downsample", "upsample", "apply_mask",
-    "Degradation", "Damaged", "get_degradation", "BENCHMARK_DEGRADATIONS", "KINDS",
+    "Degradation", "Damaged", "get_degradation", "linear_operator", "BENCHMARK_DEGRADATIONS", "KINDS",
 ]
 
 KINDS = ("noise", "salt_pepper", "missing", "hole", "strokes", "blur", "down")
@@ -280,9 +280,35 @@ def gaussian_blur(images, sigma: float = DEFAULT_BLUR_SIGMA, seed: int = 0) -> n
     """
     images = as_image_batch(images)
     check_seed(seed)
-    psf = gaussian_psf(sigma)
-    kernel = psf[None, :, :, None]                                       # (1, k, k, 1)
-    return scipy.ndimage.convolve(images, kernel, mode="reflect").astype(np.float32)
+    return _blur(images, gaussian_psf(sigma)).astype(np.float32)
+
+
+def _blur(values: np.ndarray, psf: np.ndarray) -> np.ndarray:
+    """``values`` (N, H, W, C, any real numbers) convolved with ``psf``, borders reflected."""
+    return scipy.ndimage.convolve(values, psf[None, :, :, None].astype(values.dtype), mode="reflect")
+
+
+def _blur_adjoint(values: np.ndarray, psf: np.ndarray) -> np.ndarray:
+    """The exact transpose of :func:`_blur`: a full convolution (the PSF is symmetric), then the
+    reflected border folded back onto the pixels it copied (scipy's ``"reflect"`` is NumPy's
+    ``"symmetric"`` padding)."""
+    radius = psf.shape[0] // 2
+    padded = np.pad(values, ((0, 0), (radius, radius), (radius, radius), (0, 0)))
+    full = scipy.ndimage.convolve(padded, psf[None, :, :, None].astype(values.dtype), mode="constant")
+    for axis in (1, 2):
+        size = full.shape[axis] - 2 * radius
+        if radius > size:
+            raise ValueError(f"the PSF radius {radius} is larger than the image side {size}.")
+        inner = np.take(full, np.arange(radius, radius + size), axis=axis)
+        before = np.flip(np.take(full, np.arange(0, radius), axis=axis), axis=axis)
+        after = np.flip(np.take(full, np.arange(radius + size, full.shape[axis]), axis=axis), axis=axis)
+        index = [slice(None)] * 4
+        index[axis] = slice(0, radius)
+        inner[tuple(index)] += before
+        index[axis] = slice(size - radius, size)
+        inner[tuple(index)] += after
+        full = inner
+    return full
 
 
 def _factor(factor) -> int:
@@ -305,12 +331,18 @@ def downsample(images, factor: int, seed: int = 0) -> np.ndarray:
     images = as_image_batch(images)
     factor = _factor(factor)
     check_seed(seed)
-    count, height, width, channels = images.shape
+    _, height, width, _ = images.shape
     if height % factor or width % factor:
         raise ValueError(f"the image height and width must be multiples of factor {factor}, "
                          f"got {height} x {width}.")
-    blocks = images.reshape(count, height // factor, factor, width // factor, factor, channels)
-    return blocks.mean(axis=(2, 4)).astype(np.float32)                  # (N, H/f, W/f, C)
+    return _block_mean(images, factor).astype(np.float32)              # (N, H/f, W/f, C)
+
+
+def _block_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """The mean of each ``factor`` x ``factor`` block of ``values`` (N, H, W, C, any real numbers)."""
+    count, height, width, channels = values.shape
+    blocks = values.reshape(count, height // factor, factor, width // factor, factor, channels)
+    return blocks.mean(axis=(2, 4))
 
 
 def upsample(images, factor: int, method: str = "nearest") -> np.ndarray:
@@ -499,6 +531,43 @@ class Degradation:
         else:
             damaged = downsample(images, int(self.level), seed)
         return Damaged(damaged, mask, self)
+
+
+def linear_operator(degradation, mask=None):
+    """``(apply, adjoint)``: the linear part ``A`` of a degradation, ``y = A x + noise``, and its transpose.
+
+    Both act on batches (N, H, W, C) of any real values (a restorer working in [-1, 1], a residual),
+    in float64: ``"noise"`` is the identity (its noise is the ``+ noise``); ``"blur"`` the same
+    convolution as :func:`gaussian_blur` and its exact transpose; ``"down"`` the block mean of
+    :func:`downsample` and its transpose, which spreads each value over its block divided by the
+    block's size; ``"missing"``, ``"hole"`` and ``"strokes"`` multiply by ``mask`` (1 = known,
+    required). Salt-and-pepper noise is not linear-Gaussian and is refused. Posterior samplers
+    (``course_lib.posterior_sampling``) use these to pull a generative model towards the damaged image.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    degradation = get_degradation(degradation)
+    if degradation.kind == "salt_pepper":
+        raise ValueError("salt-and-pepper noise replaces pixels, it is not y = A x + Gaussian noise; no linear "
+                         "operator describes it.")
+    if degradation.has_mask:
+        if mask is None:
+            raise ValueError(f"a {degradation.name!r} operator needs the mask of the damaged batch (1 = known).")
+        known = np.asarray(as_mask(mask, np.asarray(mask)), dtype=np.float64)
+        return (lambda values: np.asarray(values, np.float64) * known,
+                lambda values: np.asarray(values, np.float64) * known)
+    if degradation.kind == "noise":
+        return (lambda values: np.array(values, np.float64), lambda values: np.array(values, np.float64))
+    if degradation.kind == "blur":
+        psf = gaussian_psf(degradation.level).astype(np.float64)
+        return (lambda values: _blur(np.asarray(values, np.float64), psf),
+                lambda values: _blur_adjoint(np.asarray(values, np.float64), psf))
+    factor = int(degradation.level)
+
+    def spread(values):
+        values = np.asarray(values, np.float64)
+        return np.repeat(np.repeat(values, factor, axis=1), factor, axis=2) / factor ** 2
+    return lambda values: _block_mean(np.asarray(values, np.float64), factor), spread
 
 
 _NAME_PATTERN = re.compile(r"^(?P<kind>noise|salt_pepper|missing|hole|strokes|blur|down)"
