@@ -21,6 +21,13 @@ pixels, blur and x2 / x4 downsampling) and the conditional GAN of notebook 10
 trained for; ``--no-learned`` leaves them out.
 
     python benchmarks/restoration_benchmark.py --no-learned         # classical restorers only
+
+``--diffusion`` adds zero-shot restoration with the shipped flow-matching model of notebook 07
+(``diffusion_restoration.shipped_restorers()``, notebook 11): one posterior sample and the mean of
+``--diffusion-samples`` samples, on every degradation; they are marked slow, so ``--slow-images``
+sets how many digits they restore.
+
+    python benchmarks/restoration_benchmark.py --diffusion --slow-images 200
 """
 
 from __future__ import annotations
@@ -46,6 +53,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-learned", action="store_true",
                         help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*, pix2pix_*)")
+    parser.add_argument("--diffusion", action="store_true",
+                        help="add zero-shot diffusion restoration with the shipped flow model (slow rows)")
+    parser.add_argument("--diffusion-samples", type=int, default=16,
+                        help="posterior samples averaged in the diffusion 'mean' rows (default 16)")
     arguments = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -57,6 +68,10 @@ def main(argv=None) -> int:
         learned = learned_restoration.shipped_restorers() + pix2pix.shipped_restorers()
         print(f"learned restorers: {', '.join(f'{r.name} ({r.handles[0]})' for r in learned) or 'none shipped'}")
         restorers += learned
+    if arguments.diffusion:
+        from course_lib import diffusion_restoration
+
+        restorers += diffusion_restoration.shipped_restorers(num_samples=(1, arguments.diffusion_samples))
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
           f"{len(dataset.x_test):,} held-out digits (slow restorers: "
           f"{arguments.slow_images or count} digits); parameters tuned on training digits only.\n")

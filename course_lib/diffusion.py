@@ -156,6 +156,26 @@ def _inference_function(network):
     return _COMPILED[key][1]
 
 
+_GRADIENTS = {}
+
+
+def _vjp_function(network, prediction: str):
+    """``(inputs, coefficients, cotangent) -> J^T cotangent`` for ``x0_hat`` of ``network``'s prediction,
+    ``J = d x0_hat / d x``, one forward and one backward pass in a compiled graph."""
+    key = (id(network), prediction)
+    if key not in _GRADIENTS or _GRADIENTS[key][0] is not network:
+        def vjp(inputs, coefficients, cotangent):
+            x = inputs[0]
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                output = network([x, *inputs[1:]], training=False)
+                alpha, sigma, d_alpha, d_sigma = tf.unstack(coefficients)
+                x0_hat, _ = theory.split_prediction(output, x, alpha, sigma, d_alpha, d_sigma, prediction)
+            return tape.gradient(x0_hat, x, output_gradients=cotangent)
+        _GRADIENTS[key] = (network, tf.function(vjp, reduce_retracing=True))
+    return _GRADIENTS[key][1]
+
+
 class DiffusionBase(keras.Model):
     """The plumbing of :class:`Diffusion`: the schedule in Keras ops, the EMA copy, the labels, the
     trackers and sampling; not its ``train_step``.
@@ -279,6 +299,43 @@ class DiffusionBase(keras.Model):
             return theory.split_prediction(np.concatenate(outputs), x, alpha, sigma, d_alpha, d_sigma, self.prediction)
 
         return denoise
+
+    def denoiser_vjp(self, labels=None, *, use_ema: bool = True, batch_size: int = 250):
+        """The ``(x, t, cotangent) -> (x0_hat, eps_hat, J^T v)`` callable that
+        ``course_lib.posterior_sampling.dps`` takes: :meth:`denoiser`'s estimates (no guidance) and the
+        product of ``v = cotangent(x0_hat)`` with the Jacobian ``J = d x0_hat / d x``, by backpropagation
+        through the network (about three network calls' worth of work per step).
+
+        Introduced in notebook 11_diffusion_restoration.
+        """
+        network = self.ema_network if boolean(use_ema, "use_ema") else self.network
+        batch_size = positive_int(batch_size, "batch_size")
+        denoise = self.denoiser(labels, use_ema=use_ema, batch_size=batch_size)
+        if labels is not None:
+            labels = class_labels(labels, self.num_classes).astype(np.int32)
+        backward = _vjp_function(network, self.prediction)
+
+        def denoiser_vjp(x, t, cotangent):
+            x0_hat, eps_hat = denoise(x, t)
+            v = np.asarray(cotangent(x0_hat), np.float32)
+            if v.shape != x0_hat.shape:
+                raise ValueError(f"cotangent(x0_hat) must have x0_hat's shape {x0_hat.shape}, got {v.shape}.")
+            coefficients = tf.constant(np.asarray(self.schedule.coefficients(t), np.float32))
+            products = []
+            for start in range(0, len(x), batch_size):
+                chunk = np.asarray(x[start:start + batch_size], np.float32)
+                times = np.full(len(chunk), t, np.float32)
+                if self.num_classes == 0:
+                    inputs = [chunk, times]
+                else:
+                    wanted = (np.full(len(chunk), self.num_classes, np.int32) if labels is None
+                              else labels[start:start + batch_size])
+                    inputs = [chunk, times, wanted]
+                products.append(np.asarray(backward([tf.constant(value) for value in inputs], coefficients,
+                                                    tf.constant(v[start:start + batch_size])), np.float64))
+            return x0_hat, eps_hat, np.concatenate(products)
+
+        return denoiser_vjp
 
     def generate(self, num_samples: int, *, labels=None, num_steps: int = 8, method: str = "heun",
                  guidance: float = 1.0, eta: float = 0.0, seed: int = 0, use_ema: bool = True,

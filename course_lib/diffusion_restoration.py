@@ -1,0 +1,121 @@
+"""Zero-shot restoration with a diffusion or flow-matching model: posterior samples of the clean digit
+given any damage of notebook 08, from a model trained only to generate.
+
+:func:`restore_samples` is the one entry point the notebook, the tests and the restoration
+benchmark share. It maps the damaged batch into the model's [-1, 1] space, builds the damage's
+linear operator from ``course_lib.degradations.linear_operator`` (no second copy of any
+degradation), runs one of the samplers of :mod:`course_lib.posterior_sampling` with the model's
+unconditional denoiser, and returns ``k`` restorations per damaged image:
+
+- ``"repaint"`` (holes, missing pixels, strokes): known pixels replaced along the path, with
+  ``resample`` passes over blocks of ``jump`` steps;
+- ``"matched_noise"`` (Gaussian noise): the reverse path started at the time whose noise level
+  equals the damage's;
+- ``"dps"`` (any of them, and the only one for blur and downsampling): gradient steps of size
+  ``step_size`` on the measurement error through the denoised estimate.
+
+:func:`diffusion_restorer` wraps it in the :class:`course_lib.restorer.Restorer` contract, one
+sample or the mean of ``k``, so the benchmark scores it beside every other restorer.
+
+Introduced in notebook 11_diffusion_restoration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib import degradations as deg
+from course_lib import posterior_sampling as ps
+from course_lib._checks import non_negative_number, one_of, positive_int, seed as check_seed
+from course_lib.degradations import Damaged
+from course_lib.restorer import Restorer
+
+ALGORITHMS = ("repaint", "matched_noise", "dps")
+DEFAULT_ALGORITHM = {"hole": "repaint", "missing": "repaint", "strokes": "repaint", "noise": "matched_noise",
+                     "blur": "dps", "down": "dps"}
+HANDLES = {"repaint": ("hole", "missing", "strokes"), "matched_noise": ("noise",),
+           "dps": ("hole", "missing", "strokes", "noise", "blur", "down")}
+
+
+def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm: str | None = None,
+                    num_steps: int = 50, step_size: float = 1.0, resample: int = 1, jump: int = 1,
+                    method: str = "ddpm", seed: int = 0) -> np.ndarray:
+    """``num_samples`` restorations of each damaged image, (N, num_samples, H, W, C) in [0, 1].
+
+    ``model``: a ``course_lib.diffusion.DiffusionBase`` on [0, 1] images (its unconditional
+    denoiser is used: a class-conditional model gets its "no label" class). ``algorithm``
+    defaults to :data:`DEFAULT_ALGORITHM` for the damage's kind. ``num_steps``: reverse steps
+    (``"repaint"`` calls the network ``num_steps * resample`` times, ``"dps"`` does a forward and a
+    backward pass per step, ``"matched_noise"`` takes its steps from the matching time only).
+    ``seed`` fixes every draw, so a call is reproducible.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    if not isinstance(damaged, Damaged):
+        raise TypeError(f"damaged must be a degradations.Damaged batch (from Degradation.apply), "
+                        f"got {type(damaged).__name__}.")
+    degradation = damaged.degradation
+    algorithm = DEFAULT_ALGORITHM.get(degradation.kind) if algorithm is None else algorithm
+    one_of(algorithm, ALGORITHMS, "restoration algorithm")
+    if degradation.kind not in HANDLES[algorithm]:
+        raise ValueError(f"{algorithm!r} cannot restore {degradation.name!r}; it handles "
+                         f"{', '.join(HANDLES[algorithm])}. Use {DEFAULT_ALGORITHM.get(degradation.kind, 'none')!r}.")
+    if not getattr(model, "scale_images", False):
+        raise ValueError("model must be a diffusion model of [0, 1] images (scale_images=True), such as "
+                         "load_diffusion()'s.")
+    num_samples = positive_int(num_samples, "num_samples")
+    step_size = non_negative_number(step_size, "step_size")
+    seed = check_seed(seed)
+    images = np.repeat(np.asarray(damaged.images, np.float64), num_samples, axis=0) * 2.0 - 1.0
+    mask = None if damaged.mask is None else np.repeat(np.asarray(damaged.mask, np.float32), num_samples, axis=0)
+    clean_shape = tuple(model.data_shape)
+    count = len(damaged.images)
+    if algorithm == "repaint":
+        restored = ps.inpaint(model.denoiser(), images * mask, mask, model.schedule, num_steps=num_steps,
+                              resample=resample, jump=jump, method=method, seed=seed, clip=1.0)
+    elif algorithm == "matched_noise":
+        restored = ps.posterior_denoise(model.denoiser(), images, 2.0 * degradation.level, model.schedule,
+                                        num_steps=num_steps, method=method, seed=seed, clip=1.0)
+    else:
+        apply, adjoint = deg.linear_operator(degradation, mask)
+        noise_std = 2.0 * degradation.level if degradation.kind == "noise" else 0.0
+        measured = images * mask if mask is not None else images
+        measurement = ps.LinearMeasurement(apply, adjoint, noise_std, degradation.name)
+        restored = ps.dps(model.denoiser_vjp(), measurement, measured, model.schedule, num_steps=num_steps,
+                          step_size=step_size, method=method, shape=clean_shape, seed=seed, clip=1.0)
+    restored = np.clip((restored + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return restored.reshape((count, num_samples) + clean_shape)
+
+
+def diffusion_restorer(model, *, num_samples: int = 1, name: str | None = None, handles=None, **options) -> Restorer:
+    """A :class:`course_lib.restorer.Restorer`: the mean of ``num_samples`` restorations of
+    :func:`restore_samples` (one sample when ``num_samples`` is 1), marked slow for the benchmark.
+
+    ``options`` go to :func:`restore_samples` (``algorithm``, ``num_steps``, ``step_size``, ...).
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    num_samples = positive_int(num_samples, "num_samples")
+    algorithm = options.get("algorithm")
+    if algorithm is not None:
+        one_of(algorithm, ALGORITHMS, "restoration algorithm")
+    handles = tuple(handles) if handles is not None else (HANDLES[algorithm] if algorithm else tuple(DEFAULT_ALGORITHM))
+    label = name or ("diffusion, 1 sample" if num_samples == 1 else f"diffusion, mean of {num_samples}")
+
+    def restore(damaged):
+        return restore_samples(model, damaged, num_samples=num_samples, **options).mean(axis=1)
+
+    return Restorer(label, restore, handles, description=f"zero-shot posterior sampling ({algorithm or 'by damage'})",
+                    slow=True)
+
+
+def shipped_restorers(num_samples=(1, 16), **options) -> list:
+    """The shipped flow-matching model (``course_lib.diffusion.load_diffusion``) as restorers: one per
+    entry of ``num_samples`` (one posterior sample, the mean of 16), every degradation it handles.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    from course_lib import diffusion
+
+    model, _ = diffusion.load_diffusion()
+    return [diffusion_restorer(model, num_samples=count, **options) for count in num_samples]
