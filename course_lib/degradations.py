@@ -289,25 +289,18 @@ def _blur(values: np.ndarray, psf: np.ndarray) -> np.ndarray:
 
 
 def _blur_adjoint(values: np.ndarray, psf: np.ndarray) -> np.ndarray:
-    """The exact transpose of :func:`_blur`: a full convolution (the PSF is symmetric), then the
-    reflected border folded back onto the pixels it copied (scipy's ``"reflect"`` is NumPy's
-    ``"symmetric"`` padding)."""
+    """The exact transpose of :func:`_blur`: a full convolution (the PSF is symmetric), then each value
+    of the reflected border added back onto the pixel it copied (scipy's ``"reflect"`` is NumPy's
+    ``"symmetric"`` padding, which reflects again and again when the PSF is wider than the image)."""
     radius = psf.shape[0] // 2
     padded = np.pad(values, ((0, 0), (radius, radius), (radius, radius), (0, 0)))
     full = scipy.ndimage.convolve(padded, psf[None, :, :, None].astype(values.dtype), mode="constant")
     for axis in (1, 2):
-        size = full.shape[axis] - 2 * radius
-        if radius > size:
-            raise ValueError(f"the PSF radius {radius} is larger than the image side {size}.")
-        inner = np.take(full, np.arange(radius, radius + size), axis=axis)
-        before = np.flip(np.take(full, np.arange(0, radius), axis=axis), axis=axis)
-        after = np.flip(np.take(full, np.arange(radius + size, full.shape[axis]), axis=axis), axis=axis)
-        index = [slice(None)] * 4
-        index[axis] = slice(0, radius)
-        inner[tuple(index)] += before
-        index[axis] = slice(size - radius, size)
-        inner[tuple(index)] += after
-        full = inner
+        size = values.shape[axis]
+        source = np.pad(np.arange(size), radius, mode="symmetric")     # the pixel each padded place copies
+        folded = np.zeros(full.shape[:axis] + (size,) + full.shape[axis + 1:], dtype=full.dtype)
+        np.add.at(np.moveaxis(folded, axis, 0), source, np.moveaxis(full, axis, 0))
+        full = folded
     return full
 
 

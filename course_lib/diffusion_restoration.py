@@ -26,28 +26,34 @@ import numpy as np
 
 from course_lib import degradations as deg
 from course_lib import posterior_sampling as ps
-from course_lib._checks import non_negative_number, one_of, positive_int, seed as check_seed
+from course_lib._checks import one_of, positive_int, seed as check_seed
 from course_lib.degradations import Damaged
 from course_lib.restorer import Restorer
 
 ALGORITHMS = ("repaint", "matched_noise", "dps")
 DEFAULT_ALGORITHM = {"hole": "repaint", "missing": "repaint", "strokes": "repaint", "noise": "matched_noise",
                      "blur": "dps", "down": "dps"}
+DPS_STEP_SIZE = 1.0
 HANDLES = {"repaint": ("hole", "missing", "strokes"), "matched_noise": ("noise",),
            "dps": ("hole", "missing", "strokes", "noise", "blur", "down")}
 
 
 def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm: str | None = None,
-                    num_steps: int = 50, step_size: float = 1.0, resample: int = 1, jump: int = 1,
-                    method: str = "ddpm", seed: int = 0) -> np.ndarray:
+                    num_steps: int = 50, step_size: float | None = None, resample: int | None = None,
+                    jump: int | None = None, method: str = "ddpm", seed: int = 0) -> np.ndarray:
     """``num_samples`` restorations of each damaged image, (N, num_samples, H, W, C) in [0, 1].
 
     ``model``: a ``course_lib.diffusion.DiffusionBase`` on [0, 1] images (its unconditional
-    denoiser is used: a class-conditional model gets its "no label" class). ``algorithm``
-    defaults to :data:`DEFAULT_ALGORITHM` for the damage's kind. ``num_steps``: reverse steps
-    (``"repaint"`` calls the network ``num_steps * resample`` times, ``"dps"`` does a forward and a
-    backward pass per step, ``"matched_noise"`` takes its steps from the matching time only).
-    ``seed`` fixes every draw, so a call is reproducible.
+    denoiser is used: a class-conditional model gets its "no label" class), or anything with its
+    ``denoiser()``, ``denoiser_vjp()``, ``schedule``, ``data_shape`` and ``scale_images``.
+    ``algorithm`` defaults to :data:`DEFAULT_ALGORITHM` for the damage's kind. ``num_steps``:
+    reverse steps (``"repaint"`` calls the network ``num_steps * resample`` times, ``"dps"`` does a
+    forward and a backward pass per step, ``"matched_noise"`` steps from the matching time only).
+    ``step_size`` (``"dps"`` only, default :data:`DPS_STEP_SIZE`), ``resample`` and ``jump``
+    (``"repaint"`` only, default 1) are refused by the algorithms that do not use them. ``seed``
+    fixes every draw, so a call is reproducible. The course's noise is clipped to [0, 1] after it is
+    added, so on the black background it is not the Gaussian noise ``"matched_noise"`` and
+    ``"dps"`` assume: there they restore from a slightly wrong likelihood.
 
     Introduced in notebook 11_diffusion_restoration.
     """
@@ -55,34 +61,45 @@ def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm:
         raise TypeError(f"damaged must be a degradations.Damaged batch (from Degradation.apply), "
                         f"got {type(damaged).__name__}.")
     degradation = damaged.degradation
-    algorithm = DEFAULT_ALGORITHM.get(degradation.kind) if algorithm is None else algorithm
+    if degradation.kind not in DEFAULT_ALGORITHM:
+        raise ValueError(f"zero-shot diffusion restoration handles {', '.join(DEFAULT_ALGORITHM)}, not "
+                         f"{degradation.name!r} (it needs damage of the form y = A x + Gaussian noise).")
+    algorithm = DEFAULT_ALGORITHM[degradation.kind] if algorithm is None else algorithm
     one_of(algorithm, ALGORITHMS, "restoration algorithm")
     if degradation.kind not in HANDLES[algorithm]:
         raise ValueError(f"{algorithm!r} cannot restore {degradation.name!r}; it handles "
-                         f"{', '.join(HANDLES[algorithm])}. Use {DEFAULT_ALGORITHM.get(degradation.kind, 'none')!r}.")
+                         f"{', '.join(HANDLES[algorithm])}. Use {DEFAULT_ALGORITHM[degradation.kind]!r}.")
+    for option, value, owner in (("step_size", step_size, "dps"), ("resample", resample, "repaint"),
+                                 ("jump", jump, "repaint")):
+        if value is not None and algorithm != owner:
+            raise ValueError(f"{option} is an option of {owner!r}, not of {algorithm!r}.")
     if not getattr(model, "scale_images", False):
         raise ValueError("model must be a diffusion model of [0, 1] images (scale_images=True), such as "
                          "load_diffusion()'s.")
     num_samples = positive_int(num_samples, "num_samples")
-    step_size = non_negative_number(step_size, "step_size")
     seed = check_seed(seed)
+    clean_shape = tuple(model.data_shape)
+    factor = int(degradation.level) if degradation.kind == "down" else 1
+    expected = (clean_shape[0] // factor, clean_shape[1] // factor, clean_shape[2])
+    if tuple(damaged.images.shape[1:]) != expected:
+        raise ValueError(f"the model restores {clean_shape} images, so {degradation.name!r} damage should be "
+                         f"{expected}; got {tuple(damaged.images.shape[1:])}.")
     images = np.repeat(np.asarray(damaged.images, np.float64), num_samples, axis=0) * 2.0 - 1.0
     mask = None if damaged.mask is None else np.repeat(np.asarray(damaged.mask, np.float32), num_samples, axis=0)
-    clean_shape = tuple(model.data_shape)
     count = len(damaged.images)
     if algorithm == "repaint":
         restored = ps.inpaint(model.denoiser(), images * mask, mask, model.schedule, num_steps=num_steps,
-                              resample=resample, jump=jump, method=method, seed=seed, clip=1.0)
+                              resample=resample or 1, jump=jump or 1, method=method, seed=seed, clip=1.0)
     elif algorithm == "matched_noise":
         restored = ps.posterior_denoise(model.denoiser(), images, 2.0 * degradation.level, model.schedule,
                                         num_steps=num_steps, method=method, seed=seed, clip=1.0)
     else:
         apply, adjoint = deg.linear_operator(degradation, mask)
-        noise_std = 2.0 * degradation.level if degradation.kind == "noise" else 0.0
         measured = images * mask if mask is not None else images
-        measurement = ps.LinearMeasurement(apply, adjoint, noise_std, degradation.name)
+        measurement = ps.LinearMeasurement(apply, adjoint, degradation.name)
         restored = ps.dps(model.denoiser_vjp(), measurement, measured, model.schedule, num_steps=num_steps,
-                          step_size=step_size, method=method, shape=clean_shape, seed=seed, clip=1.0)
+                          step_size=DPS_STEP_SIZE if step_size is None else step_size, method=method,
+                          shape=clean_shape, seed=seed, clip=1.0)
     restored = np.clip((restored + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
     return restored.reshape((count, num_samples) + clean_shape)
 

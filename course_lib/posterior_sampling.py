@@ -6,11 +6,14 @@ Bayes' rule splits the posterior into the prior the model learned and the likeli
 and, on the way, pulls the path towards images that explain ``y``:
 
 - :func:`inpaint` (RePaint, Lugmayr et al., 2022): where pixels are known, replace the path's values
-  by the known pixels noised to the current time; ``resample`` > 1 goes back up one step and down
-  again, so that the generated pixels have time to agree with the known ones.
+  by the known pixels noised to the current time; ``resample`` > 1 goes back up ``jump`` steps and
+  down again, so that the generated pixels have time to agree with the known ones. It is an
+  approximation even with an exact denoiser: the known pixels reach the rest only through their
+  noised copies.
 - :func:`posterior_denoise`: for ``y = x_0 + s n`` (Gaussian noise of known std ``s``) the noisy image
   *is* a point on the forward path: ``alpha(t*) y`` has the law of ``x_{t*}`` where ``sigma/alpha = s``,
-  so running the reverse path from ``t*`` samples ``p(x_0 | y)`` exactly when the denoiser is exact.
+  so running the reverse path from ``t*`` samples ``p(x_0 | y)``: exactly, in the limit of many steps,
+  when the denoiser is exact (each ancestral step uses the denoiser's mean, not its spread).
 - :func:`dps` (diffusion posterior sampling, Chung et al., 2023): after each reverse step, a
   gradient step on ``||y - A x0_hat(x_t)||`` through the denoised estimate, of size ``step_size``;
   it needs the denoiser's vector-Jacobian product and works for any linear ``A`` (blur,
@@ -160,20 +163,23 @@ def posterior_denoise(denoiser, noisy, noise_std: float, schedule: theory.Schedu
     (:func:`matching_time`) from ``x_{t*} = alpha(t*) y`` and take ``num_steps`` even steps to 0.
 
     ``alpha(t*) y = alpha x_0 + sigma n`` is distributed as ``q(x_{t*} | x_0)``, so the reverse path
-    from there samples the posterior exactly when the denoiser is exact and ``method`` is the
-    stochastic ``"ddpm"`` (``"ddim"`` gives one deterministic restoration per input).
+    from there samples the posterior when the denoiser is exact and ``method`` is the stochastic
+    ``"ddpm"`` (exactly in the limit of many steps; ``"ddim"`` gives one deterministic restoration per
+    input). Noise that was clipped to an image range afterwards is not Gaussian there; the start
+    is then only approximately right on the clipped pixels.
 
     Introduced in notebook 11_diffusion_restoration.
     """
     noisy = _finite(noisy, "noisy")
     one_of(method, RESTORE_METHODS, "restoration sampler")
+    num_steps = positive_int(num_steps, "num_steps")
     start = matching_time(noise_std, schedule)
     rng = np.random.default_rng(check_seed(seed))
     predict = _clipped(denoiser, schedule, clip)
     if start == 0.0:
         return noisy.copy()
     x = schedule.coefficients(start)[0] * noisy
-    times = np.linspace(start, 0.0, positive_int(num_steps, "num_steps") + 1)
+    times = np.linspace(start, 0.0, num_steps + 1)
     for t, s in zip(times[:-1], times[1:]):
         x0_hat, eps_hat = predict(x, t)
         x = _reverse_step(x, x0_hat, eps_hat, t, s, schedule, method, rng)
@@ -182,32 +188,29 @@ def posterior_denoise(denoiser, noisy, noise_std: float, schedule: theory.Schedu
 
 @dataclasses.dataclass(frozen=True)
 class LinearMeasurement:
-    """``y = A x + noise_std * n`` on batches: ``apply(x)`` is ``A x`` and ``adjoint(y)`` is ``A^T y``, each
-    taking and returning a batch (N, ...). :func:`matrix_measurement` builds one from a matrix; the
-    image degradations of ``course_lib.degradations`` give their own.
+    """The linear part ``A`` of a measurement ``y = A x (+ noise)`` on batches: ``apply(x)`` is ``A x`` and
+    ``adjoint(y)`` is ``A^T y``, each taking and returning a batch (N, ...). :func:`matrix_measurement`
+    builds one from a matrix; ``course_lib.degradations.linear_operator`` gives the images' own.
 
     Introduced in notebook 11_diffusion_restoration.
     """
 
     apply: object
     adjoint: object
-    noise_std: float = 0.0
     name: str = "linear measurement"
 
     def __post_init__(self):
         if not callable(self.apply) or not callable(self.adjoint):
             raise TypeError("LinearMeasurement needs callables apply(x) -> A x and adjoint(y) -> A^T y.")
-        object.__setattr__(self, "noise_std", non_negative_number(self.noise_std, "noise_std"))
 
 
-def matrix_measurement(matrix, noise_std: float = 0.0, name: str = "matrix") -> LinearMeasurement:
-    """The measurement ``y = M x + noise_std n`` of points (N, D) by an (M, D) ``matrix``.
+def matrix_measurement(matrix, name: str = "matrix") -> LinearMeasurement:
+    """The measurement ``y = M x`` of points (N, D) by an (M, D) ``matrix``.
 
     Introduced in notebook 11_diffusion_restoration.
     """
     matrix = _matrix(matrix)
-    return LinearMeasurement(lambda x: np.asarray(x) @ matrix.T, lambda y: np.asarray(y) @ matrix,
-                             noise_std, name)
+    return LinearMeasurement(lambda x: np.asarray(x) @ matrix.T, lambda y: np.asarray(y) @ matrix, name)
 
 
 def _matrix(matrix) -> np.ndarray:
@@ -227,7 +230,10 @@ def dps(denoiser_vjp, measurement: LinearMeasurement, measured, schedule: theory
     ``||y - A x0_hat(x_t)||^2 / 2`` with respect to ``x_t`` (Chung et al.'s normalised step).
     ``denoiser_vjp(x, t, cotangent)`` returns ``(x0_hat, eps_hat, J^T cotangent(x0_hat))``; ``shape``:
     the shape of one clean sample (default: that of ``measurement.adjoint(measured)``'s rows).
-    ``step_size = 0`` is plain unconditional sampling.
+    ``step_size = 0`` is plain unconditional sampling. ``clip`` bounds the ``x0_hat`` of the reverse
+    step; the measurement error and its gradient use the network's own, unclipped estimate, so
+    ``g`` is the exact gradient of that error. The step's fixed length (``step_size`` times the
+    gradient's direction) keeps the final error from reaching 0: it ends near ``step_size`` in size.
 
     Introduced in notebook 11_diffusion_restoration.
     """
@@ -242,18 +248,16 @@ def dps(denoiser_vjp, measurement: LinearMeasurement, measured, schedule: theory
     times = theory.time_grid(num_steps)
 
     def cotangent(x0_hat):
-        if clip is not None:
-            x0_hat = np.clip(x0_hat, -clip, clip)
         return measurement.adjoint(measurement.apply(x0_hat) - measured)
 
     for t, s in zip(times[:-1], times[1:]):
         x0_hat, eps_hat, gradient = denoiser_vjp(x, t, cotangent)
+        residual = measured - measurement.apply(x0_hat)
+        norms = np.sqrt(np.sum(residual ** 2, axis=tuple(range(1, residual.ndim)), keepdims=True))
         if clip is not None:
             alpha, sigma = schedule.coefficients(t)[:2]
             x0_hat = np.clip(x0_hat, -clip, clip)
             eps_hat = (x - alpha * x0_hat) / sigma
-        residual = measured - measurement.apply(x0_hat)
-        norms = np.sqrt(np.sum(residual ** 2, axis=tuple(range(1, residual.ndim)), keepdims=True))
         x = _reverse_step(x, x0_hat, eps_hat, t, s, schedule, method, rng)
         norms = norms.reshape((-1,) + (1,) * (len(shape) - 1))
         x = x - step_size * gradient / np.maximum(norms, 1e-12)
@@ -264,7 +268,7 @@ def mixture_denoiser_vjp(mixture: theory.GaussianMixture, schedule: theory.Sched
     """The exact ``denoiser_vjp`` of a Gaussian mixture, for :func:`dps`.
 
     ``J = d E[x_0 | x_t] / d x_t = (alpha / sigma^2) Cov[x_0 | x_t]`` (Tweedie's formula differentiated),
-    and the mixture's posterior covariance is exact: ``sum_k r_k (c_k I + mu_k mu_k^T) - mu mu^T`` with
+    and the mixture's posterior covariance is exact: ``sum_k r_k (c_k I + (mu_k - mu)(mu_k - mu)^T)`` with
     each component's posterior mean ``mu_k`` and variance ``c_k = s_k^2 sigma^2 / (alpha^2 s_k^2 + sigma^2)``.
     J is symmetric, so ``J^T v = J v``.
 
@@ -280,10 +284,10 @@ def mixture_denoiser_vjp(mixture: theory.GaussianMixture, schedule: theory.Sched
         eps_hat = (x - alpha * x0_hat) / sigma
         v = np.asarray(cotangent(x0_hat), dtype=np.float64)
         spreads = mixture.stds ** 2 * sigma ** 2 / variances                                      # c_k (K,)
-        projections = (means * v[:, None, :]).sum(axis=2)                                       # mu_k . v
+        offsets = means - x0_hat[:, None, :]                                                    # mu_k - mu
+        projections = (offsets * v[:, None, :]).sum(axis=2)                                     # (mu_k - mu) . v
         covariance_v = ((responsibilities * spreads[None])[:, :, None] * v[:, None, :]
-                        + (responsibilities * projections)[:, :, None] * means).sum(axis=1) \
-            - x0_hat * (x0_hat * v).sum(axis=1, keepdims=True)
+                        + (responsibilities * projections)[:, :, None] * offsets).sum(axis=1)
         return x0_hat, eps_hat, alpha / sigma ** 2 * covariance_v
     return denoiser_vjp
 
@@ -319,7 +323,9 @@ class MixturePosterior:
         cumulative = np.cumsum(self.weights, axis=1)
         components = (rng.random((count, num_samples, 1)) > cumulative[:, None, :]).sum(axis=2)
         components = np.minimum(components, self.weights.shape[1] - 1)                         # (N, S)
-        roots = np.linalg.cholesky(self.covariances + 1e-12 * np.eye(dim))                     # (K, D, D)
+        symmetric = 0.5 * (self.covariances + np.swapaxes(self.covariances, 1, 2))
+        jitter = 1e-12 * (1.0 + np.trace(symmetric, axis1=1, axis2=2))[:, None, None] * np.eye(dim)
+        roots = np.linalg.cholesky(symmetric + jitter)                                          # (K, D, D)
         draws = np.einsum("nsij,nsj->nsi", roots[components], rng.standard_normal((count, num_samples, dim)))
         return np.take_along_axis(self.means, components[:, :, None], axis=1) + draws
 

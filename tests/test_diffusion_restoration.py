@@ -9,6 +9,8 @@ import pytest
 
 from course_lib import degradations as deg
 from course_lib import diffusion, diffusion_restoration as dr
+from course_lib import diffusion_theory as theory
+from course_lib import posterior_sampling as ps
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +18,10 @@ def model():
     config = diffusion.DiffusionConfig(widths=(8, 16), embedding_dim=16, groups=4, num_classes=0)
     built = diffusion.build_diffusion(config)
     rng = np.random.default_rng(0)
-    for network in (built.network, built.ema_network):      # an untrained, zero-headed network is the identity
-        for weight, value in zip(network.weights, built.network.get_weights()):
-            weight.assign(value + 0.05 * rng.standard_normal(value.shape).astype(value.dtype))
+    perturbed = [value + 0.05 * rng.standard_normal(value.shape).astype(value.dtype)
+                 for value in built.network.get_weights()]      # untrained, the zero-initialised head is silent
+    built.network.set_weights(perturbed)
+    built.ema_network.set_weights(perturbed)
     return built
 
 
@@ -48,7 +51,9 @@ def test_the_backpropagated_product_matches_finite_differences(model):
                                              ("blur", None), ("down_4", "dps")])
 def test_restorations_have_the_clean_shape_stay_in_range_and_repeat_with_the_seed(model, digits, name, algorithm):
     damaged = deg.get_degradation(name).apply(digits, seed=0)
-    options = dict(num_samples=2, algorithm=algorithm, num_steps=3, step_size=0.5, seed=4)
+    options = dict(num_samples=2, algorithm=algorithm, num_steps=3, seed=4)
+    if algorithm == "dps" or name in ("blur", "down_4"):
+        options["step_size"] = 0.5
     samples = dr.restore_samples(model, damaged, **options)
     assert samples.shape == (3, 2, 28, 28, 1) and samples.dtype == np.float32
     assert samples.min() >= 0.0 and samples.max() <= 1.0
@@ -57,6 +62,51 @@ def test_restorations_have_the_clean_shape_stay_in_range_and_repeat_with_the_see
     if algorithm == "repaint":
         known = damaged.mask[:, None].repeat(2, axis=1) == 1
         np.testing.assert_allclose(samples[known], np.repeat(damaged.images[:, None], 2, axis=1)[known], atol=1e-6)
+
+
+class MixtureImages:
+    """A stand-in model on 6 x 6 images whose prior is a Gaussian mixture: its denoiser is exact."""
+
+    scale_images = True
+    data_shape = (6, 6, 1)
+
+    def __init__(self):
+        rng = np.random.default_rng(3)
+        self.schedule = theory.Schedule("straight")
+        self.mixture = theory.GaussianMixture([0.6, 0.4], 0.4 * rng.uniform(-1, 1, (2, 36)), [0.15, 0.2])
+
+    def denoiser(self):
+        flat = self.mixture.denoiser(self.schedule)
+        return lambda x, t: tuple(value.reshape(x.shape) for value in flat(x.reshape(len(x), -1), t))
+
+    def denoiser_vjp(self):
+        flat = ps.mixture_denoiser_vjp(self.mixture, self.schedule)
+
+        def denoiser_vjp(x, t, cotangent):
+            outputs = flat(x.reshape(len(x), -1), t, lambda x0: cotangent(x0.reshape(x.shape)).reshape(len(x), -1))
+            return tuple(value.reshape(x.shape) for value in outputs)
+        return denoiser_vjp
+
+
+def test_matched_noise_restoration_maps_the_damage_into_the_model_space_and_back():
+    stand_in = MixtureImages()
+    clean_model_space, _ = stand_in.mixture.sample(2, seed=4)                   # (2, 36) in [-1, 1]
+    noise_std = 0.1                                                           # on the [0, 1] scale
+    noisy = (clean_model_space + 1.0) / 2.0 + noise_std * np.random.default_rng(5).standard_normal((2, 36))
+    damaged = deg.Damaged(noisy.reshape(2, 6, 6, 1).astype(np.float32), None, deg.get_degradation("noise_0.1"))
+    samples = dr.restore_samples(stand_in, damaged, num_samples=400, num_steps=100, seed=6)
+    posterior = ps.exact_posterior(stand_in.mixture, np.eye(36), 2.0 * noisy - 1.0, 2.0 * noise_std)
+    expected = (posterior.mean() + 1.0) / 2.0                                 # back on the [0, 1] scale
+    spread = np.sqrt(posterior.expected_squared_error() / 36 / 400)[:, None] / 2.0
+    np.testing.assert_allclose(samples.mean(axis=1).reshape(2, 36), expected, atol=float(5 * spread.max()))
+
+
+def test_dps_fits_the_blurred_digit_better_than_unguided_sampling(model, digits):
+    damaged = deg.get_degradation("blur").apply(digits, seed=0)
+    apply, _ = deg.linear_operator("blur")
+    errors = {step: np.abs(apply(dr.restore_samples(model, damaged, algorithm="dps", num_steps=16, step_size=step,
+                                                    seed=7)[:, 0]) - damaged.images).mean() for step in (0.0, 2.0)}
+    assert errors[2.0] < 0.7 * errors[0.0], errors
 
 
 def test_the_restorer_averages_its_samples_and_keeps_the_contract(model, digits):
@@ -81,5 +131,13 @@ def test_bad_requests_are_refused_with_what_would_work(model, digits):
         dr.restore_samples(model, blurred, num_samples=0)
     with pytest.raises(ValueError, match="step_size"):
         dr.restore_samples(model, blurred, step_size=-1.0)
+    with pytest.raises(ValueError, match="step_size is an option of 'dps', not of 'repaint'"):
+        dr.restore_samples(model, deg.get_degradation("hole_12").apply(digits), step_size=1.0)
+    with pytest.raises(ValueError, match="resample is an option of 'repaint'"):
+        dr.restore_samples(model, blurred, resample=4)
+    with pytest.raises(ValueError, match="handles hole, missing.*not 'salt_pepper_10'"):
+        dr.restore_samples(model, deg.get_degradation("salt_pepper_10").apply(digits))
+    with pytest.raises(ValueError, match=r"should be \(28, 28, 1\); got \(14, 14, 1\)"):
+        dr.restore_samples(model, deg.get_degradation("noise_0.3").apply(digits[:, ::2, ::2]))
     with pytest.raises(ValueError, match="cotangent"):
         model.denoiser_vjp()(np.zeros((1, 28, 28, 1)), 0.5, lambda x0: x0[:, :7])
