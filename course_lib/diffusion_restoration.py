@@ -12,7 +12,8 @@ unconditional denoiser, and returns ``k`` restorations per damaged image:
 - ``"matched_noise"`` (Gaussian noise): the reverse path started at the time whose noise level
   equals the damage's;
 - ``"dps"`` (any of them, and the only one for blur and downsampling): gradient steps of size
-  ``step_size`` on the measurement error through the denoised estimate.
+  ``step_size`` on the measurement error through the denoised estimate; where a mask says which
+  pixels are known, those are pasted back at the end.
 
 :func:`diffusion_restorer` wraps it in the :class:`course_lib.restorer.Restorer` contract, one
 sample or the mean of ``k``, so the benchmark scores it beside every other restorer.
@@ -100,6 +101,8 @@ def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm:
         restored = ps.dps(model.denoiser_vjp(), measurement, measured, model.schedule, num_steps=num_steps,
                           step_size=DPS_STEP_SIZE if step_size is None else step_size, method=method,
                           shape=clean_shape, seed=seed, clip=1.0)
+        if mask is not None:                      # the known pixels are known exactly: keep them
+            restored = mask * images + (1.0 - mask) * restored
     restored = np.clip((restored + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
     return restored.reshape((count, num_samples) + clean_shape)
 
