@@ -30,7 +30,7 @@ Modules (each opens with what it is for and which notebooks use it):
   notebook 06); the time-conditioned U-Net, the ``Diffusion`` model ``fit()`` trains, guidance and the
   shipped flow-matching model (notebook 07).
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 10 (PatchGAN, L1 + lambda * adversarial).
-- ``course_lib.decisions`` / ``course_lib.challenges``: notebook 12's measured decision table (read from the
+- ``course_lib.decisions`` / ``course_lib.challenges``: notebook 13's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
 
 Importing the package does not import TensorFlow: submodules import it when they need it. It

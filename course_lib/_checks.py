@@ -3,7 +3,7 @@
 Each check raises a ``ValueError`` that names the argument, what was expected and what
 arrived, so that a learner who passes the wrong thing reads the fix in the message instead
 of a shape error from deep inside TensorFlow. The degradations, metrics, data, evaluator and
-human-evaluation modules (notebooks 00-12) all check their arguments here, so one kind of
+human-evaluation modules (notebooks 00-13) all check their arguments here, so one kind of
 mistake gets one message everywhere. Nothing here imports TensorFlow.
 """
 

@@ -1,4 +1,4 @@
-"""The restoration benchmark of notebooks 08-10 and 12: every restorer on the same damaged digits.
+"""The restoration benchmark of notebooks 08-10 and 13: every restorer on the same damaged digits.
 
 :func:`benchmark` scores any list of :class:`~course_lib.restorer.Restorer` objects (the
 classical ones of notebook 08, the learned ones of notebook 09, the conditional GAN of notebook
@@ -15,6 +15,9 @@ and time per image, with the references to read them against (clean accuracy, FI
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import pathlib
 import time
 import typing
 from typing import Sequence
@@ -26,7 +29,7 @@ from course_lib._checks import as_image_batch, positive_int
 from course_lib.degradations import Damaged
 from course_lib.restorer import Restorer
 
-__all__ = ["BenchmarkRow", "BenchmarkResult", "benchmark", "format_table", "TABLE_HEADER"]
+__all__ = ["BenchmarkRow", "BenchmarkResult", "benchmark", "format_table", "TABLE_HEADER", "save_result", "load_result"]
 
 
 class BenchmarkRow(typing.NamedTuple):
@@ -168,7 +171,11 @@ TABLE_HEADER = (f"{'degradation':<11} {'restorer':<24} {'images':>6} {'PSNR dB':
 def _format_row(row: BenchmarkRow) -> str:
     return (f"{row.degradation:<11} {row.restorer:<24} {row.num_images:>6} {row.psnr:>8.2f} "
             f"{row.ssim:>6.3f} {row.recognition:>7.1%} {row.relative_recognition:>7.1%} "
-            f"{row.fid:>8.2f} {1000 * row.seconds_per_image:>8.2f}")
+            f"{row.fid:>8.2f} {_milliseconds(row.seconds_per_image):>8}")
+
+
+def _milliseconds(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{1000 * seconds:.2f}"   # nan: not timed (a sweep's rows)
 
 
 def format_table(result: BenchmarkResult) -> str:
@@ -188,6 +195,63 @@ def format_table(result: BenchmarkResult) -> str:
         floor = result.fid_floor.get(size)
         floor_text = f"; FID floor (as many training digits vs held-out) {floor:.2f}" if floor is not None else ""
         lines.append(f"on {size} clean held-out digits: evaluator accuracy {accuracy:.1%}{floor_text}")
-    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 11); "
+    lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 12); "
                  "/clean = recognition / clean accuracy on the same digits.")
     return "\n".join(lines)
+
+
+def save_result(result: BenchmarkResult, path, **extra) -> pathlib.Path:
+    """Write ``result`` as JSON (rows, clean accuracy, FID floor, seconds) plus ``extra`` keys
+    (JSON values: the command, the date, other measurements), for :func:`load_result`.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    if not isinstance(result, BenchmarkResult):
+        raise TypeError(f"result must be a BenchmarkResult (from benchmark()), got {type(result).__name__}.")
+    reserved = {"rows", "clean_accuracy", "fid_floor", "seconds"} & set(extra)
+    if reserved:
+        raise ValueError(f"extra keys must not replace the result's own: {', '.join(sorted(reserved))}.")
+    path = pathlib.Path(path)
+    rows = [{**row._asdict(), "seconds_per_image": None if math.isnan(row.seconds_per_image)
+             else row.seconds_per_image} for row in result.rows]     # JSON has no NaN: null means not timed
+    document = {"rows": rows,
+                "clean_accuracy": {str(size): value for size, value in result.clean_accuracy.items()},
+                "fid_floor": {str(size): value for size, value in result.fid_floor.items()},
+                "seconds": result.seconds, **extra}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
+    return path
+
+
+def load_result(path) -> tuple[BenchmarkResult, dict]:
+    """Read a :func:`save_result` file (plain JSON, nothing unpickled): ``(result, extra)``, where
+    ``extra`` holds the keys beyond the result's own. A missing or malformed file raises an error
+    that names what was expected.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchmark result at {path}; write one with "
+                                f"`python benchmarks/restoration_benchmark.py --output {path}`.")
+    try:
+        document = json.loads(path.read_text())
+        fields = BenchmarkRow._fields
+        rows = []
+        for entry in document["rows"]:
+            if set(entry) != set(fields):
+                raise ValueError(f"a row has the keys {sorted(entry)}, expected {sorted(fields)}")
+            row = BenchmarkRow(**{**entry, "seconds_per_image": math.nan if entry["seconds_per_image"] is None
+                                  else entry["seconds_per_image"]})
+            numbers = [row.psnr, row.ssim, row.recognition, row.relative_recognition, row.fid]
+            if not all(isinstance(value, (int, float)) and math.isfinite(value) for value in numbers):
+                raise ValueError(f"the row {row.restorer!r} on {row.degradation!r} has a score that is not a finite number")
+            rows.append(row._replace(num_images=int(row.num_images)))
+        result = BenchmarkResult(tuple(rows), {int(size): float(value) for size, value in document["clean_accuracy"].items()},
+                                 {int(size): float(value) for size, value in document["fid_floor"].items()},
+                                 float(document["seconds"]))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not a benchmark result written by save_result ({error}); "
+                         f"run benchmarks/restoration_benchmark.py --output {path} again.") from None
+    extra = {key: value for key, value in document.items() if key not in ("rows", "clean_accuracy", "fid_floor", "seconds")}
+    return result, extra

@@ -1,4 +1,4 @@
-"""Small experiments that demonstrate the challenges of notebook 12_choosing_methods_and_challenges.
+"""Small experiments that demonstrate the challenges of notebook 13_choosing_methods_and_challenges.
 
 Each challenge the source article only names is measured here with the course's own models:
 **overfitting** and its fixes (:func:`train_for_updates` on a few hundred digits with a validation
@@ -37,7 +37,7 @@ def challenge_config(filters: int = 16, epochs: int = 10, *, degradation: str = 
     Returns a
     :class:`~course_lib.learned_restoration.LearnedRestorerConfig`.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import degradations as deg
     from course_lib import learned_restoration as learned
@@ -54,7 +54,7 @@ def epochs_for_updates(num_images: int, updates: int, batch_size: int = BATCH_SI
     An epoch is
     ``num_images // batch_size`` steps (the last partial batch is dropped, as in ``resumable_fit``).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     num_images = positive_int(num_images, "num_images")
     updates = positive_int(updates, "updates")
@@ -74,7 +74,7 @@ def train_for_updates(train_images, updates: int, *, filters: int = 16, degradat
     steps taken. Runs resume by configuration and *number* of images, not by the images
     themselves: give a run on other images of the same count (augmented copies) its own ``workdir``.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import learned_restoration as learned
 
@@ -91,7 +91,7 @@ def restored_psnr(model, config, clean_images, *, seed: int = 0) -> float:
     """Mean PSNR (dB, data range 1) of ``model``'s restorations of ``clean_images`` damaged by
     ``config.degradation`` with ``seed`` (the benchmark's seed 0 by default).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import degradations as deg
     from course_lib import metrics
@@ -106,7 +106,7 @@ def restored_psnr(model, config, clean_images, *, seed: int = 0) -> float:
 class SizePoint(typing.NamedTuple):
     """One point of the data-size curve: the training-set size, its epochs and updates, and the PSNR reached.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     num_images: int
     epochs: int
@@ -124,7 +124,7 @@ def size_curve(train_images, test_images, sizes: Sequence[int], *, updates: int,
     A size larger than the training
     split, or smaller than one batch, raises a ``ValueError``: the curve never invents data.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     train_images = as_image_batch(train_images, "train_images", channels=1)
     sizes = sorted({positive_int(size, "size") for size in sizes})
@@ -154,7 +154,7 @@ def shifted_copies(images, copies: int, max_shift: int = 2, *, seed: int = 0) ->
 
     Data augmentation against overfitting. ``max_shift=0`` returns exact copies.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     images = as_image_batch(images)
     copies = positive_int(copies, "copies")
@@ -177,7 +177,7 @@ def shifted_copies(images, copies: int, max_shift: int = 2, *, seed: int = 0) ->
 class WidthPoint(typing.NamedTuple):
     """One point of the width curve: filters, parameters and the measured time of a training step.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     filters: int
     parameters: int
@@ -192,7 +192,7 @@ def step_time_vs_width(widths: Sequence[int], *, steps: int = 10, batch_size: in
     as for real training (XLA step), warmed up on two steps (tracing and compilation excluded),
     then timed over ``steps`` steps on a fixed random batch: the median step.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import learned_restoration as learned
 
@@ -225,7 +225,7 @@ def nearest_training_distances(queries, train_images) -> np.ndarray:
     Notebook 03 showed the neighbours themselves. A query that is a copy of a training image has
     distance 0.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import metrics
 
@@ -244,7 +244,7 @@ def memorisation_ratio(sample_distances, held_out_distances) -> float:
     the training digits as new real digits are; near 0: samples copy training digits; above 1:
     samples are further from every training digit than real digits are (often: less realistic).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     samples = np.asarray(sample_distances, dtype=np.float64).ravel()
     held_out = np.asarray(held_out_distances, dtype=np.float64).ravel()
@@ -263,7 +263,7 @@ def kl_per_dimension(vae, images) -> np.ndarray:
     Dimensions near 0 nats are unused
     ("inactive"): moving along them changes nothing; the largest carry the most information.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib.vae_theory import kl_diagonal_standard_normal
 
@@ -279,7 +279,7 @@ def latent_traversal(vae, dimension: int, values, *, base=None) -> tuple[np.ndar
     keeping the others fixed; return ``(z, images)``, shapes (len(values), latent_dim) and
     (len(values), 28, 28, 1).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     latent_dim = int(vae.latent_dim)
     if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or not 0 <= dimension < latent_dim:

@@ -1,7 +1,7 @@
-"""The measured decision table of notebook 12_choosing_methods_and_challenges.
+"""The measured decision table of notebook 13_choosing_methods_and_challenges.
 
 The source article advises "if compute is limited choose CNNs; if speed is needed choose GANs or
-VAEs" without a single measurement (erratum 8 in the course design). Notebook 12 replaces that
+VAEs" without a single measurement (erratum 8 in the course design). Notebook 13 replaces that
 advice with one table built from the course's own models: one row per shipped model (the DCGAN,
 the two VAEs, the flow-matching model, the DnCNN, every U-Net, the conditional GAN) and, for each
 restoration task, the best classical restorer measured live. Every number of a shipped model's
@@ -35,7 +35,7 @@ __all__ = ["SHIPPED_MODELS", "CLASSICAL_CANDIDATES", "DecisionRow", "manifest_ro
 class ShippedModel:
     """A shipped model as the decision table reads it: method, task, degradation and the family whose loader reads it.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     method: str
     task: str
@@ -74,7 +74,7 @@ CLASSICAL_CANDIDATES = {
 class DecisionRow:
     """One method on one task. ``None`` means "does not apply" (no PSNR for a generator).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
 
     name: str                       # manifest name, or "classical:<degradation>"
@@ -115,7 +115,7 @@ def manifest_row(name: str, manifest: dict | None = None) -> DecisionRow:
     ``data/pretrained/<name>.json``. The cGAN's training time adds the U-Net it starts from
     (``unet_hole_12``), since a learner reproducing it must train both.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import training
 
@@ -156,7 +156,7 @@ def matches_manifest(row: DecisionRow) -> bool:
     """Whether every manifest-sourced number of ``row`` equals its manifest today (measured fields
     are skipped).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     reference = manifest_row(row.name)
     for field in dataclasses.fields(DecisionRow):
@@ -171,7 +171,7 @@ def milliseconds_per_image(function: Callable, inputs, *, repeats: int = 3) -> f
     """Best-of-``repeats`` wall time of ``function(inputs)`` per input, in milliseconds, after one
     warm-up call (which pays for tracing and compilation).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     repeats = positive_int(repeats, "repeats")
     count = len(inputs)
@@ -227,7 +227,7 @@ def load_shipped_model(name: str, **options):
     """``(model, manifest)`` of shipped model ``name``, through its family's loader (``options``
     go to it, e.g. ``retrain=True``).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     loader, _ = _families()[_known(name).family]
     return loader(name, **options)
@@ -246,7 +246,7 @@ def measure_shipped_models(images, evaluator, *, names: Sequence[str] | None = N
     with ``fid_floor`` beside it. ``models`` maps each name to its loaded model; ``measured``
     is what :func:`decision_table` takes as ``measured=``.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import degradations, metrics
 
@@ -296,10 +296,10 @@ def classical_rows(clean_images, labels, train_images, *, degradations: Sequence
     :func:`course_lib.benchmark.benchmark` with the tuned restorers of notebook 08 (the
     candidates in :data:`CLASSICAL_CANDIDATES`) on the held-out digits given, damaged with
     ``seed`` as the benchmark does. FID is left out: at a few hundred images it is biased upward
-    and would not compare with the learned rows' FID at 2,000 (notebook 11). ``train_images``
+    and would not compare with the learned rows' FID at 2,000 (notebook 12). ``train_images``
     gives the mean image for mean-image fill.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     from course_lib import restoration as rst
     from course_lib.benchmark import benchmark
@@ -335,7 +335,7 @@ def decision_table(names: Sequence[str] | None = None, *, measured: dict | None 
     numbers measured now (``{"vae_mnist_latent16": {"fid": 31.2, "ms_per_image": 0.05}}``); they
     replace the manifest's value of that field and are listed in the row's ``measured``.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     names = list(SHIPPED_MODELS) if names is None else list(names)
     for name in names:
@@ -374,7 +374,7 @@ def format_table(rows: Sequence[DecisionRow]) -> str:
     """The decision table as Markdown; numbers measured now (not read from a manifest) carry a *, and
     the training time is followed by the process CPU time in brackets where a manifest records it.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     floors = sorted({f"{row.fid_floor:.2f}" for row in rows if row.fid_floor is not None})
     floor = f" (floor {', '.join(floors)})" if floors else ""

@@ -551,6 +551,11 @@ def evaluate_samples(model: DiffusionBase, evaluator, reference_images, *, num_s
 # --------------------------------------------------------------------------- shipped weights
 
 SHIPPED_CONFIG = DiffusionConfig(epochs=30, final_learning_rate=1e-5)
+UNCONDITIONAL_NAME = "flow_mnist_unconditional"
+UNCONDITIONAL_CONFIG = dataclasses.replace(SHIPPED_CONFIG, num_classes=0, label_dropout=0.0)
+SHIPPED_CONFIGS = {PRETRAINED_NAME: SHIPPED_CONFIG, UNCONDITIONAL_NAME: UNCONDITIONAL_CONFIG}
+"""The shipped flow-matching models: the class-conditional one of notebook 07 and the
+unconditional prior that notebook 11 restores with (the same recipe, no labels)."""
 
 
 def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config: DiffusionConfig | None = None,
@@ -566,8 +571,8 @@ def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     """
     from course_lib import training
 
-    one_of(name, (PRETRAINED_NAME,), "shipped diffusion model")
-    config = training.shipped_config(name, DiffusionConfig, SHIPPED_CONFIG, config=config, retrain=retrain)
+    one_of(name, tuple(SHIPPED_CONFIGS), "shipped diffusion model")
+    config = training.shipped_config(name, DiffusionConfig, SHIPPED_CONFIGS[name], config=config, retrain=retrain)
     holder = {}
 
     def build():
@@ -591,11 +596,12 @@ def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
     return trained, manifest
 
 
-def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, verbose=2,
+def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, name: str = PRETRAINED_NAME, workdir=None, verbose=2,
                    checkpoint_seconds=(300, 900, 1800), resume: bool = False) -> dict:
-    """Train the shipped model on the 8,000 MNIST training digits and write its EMA weights and manifest.
+    """Train a shipped model on the 8,000 MNIST training digits and write its EMA weights and
+    manifest as ``data/pretrained/<name>.*`` (``name``: a key of :data:`SHIPPED_CONFIGS`).
 
-    The manifest records the FID of 2,000 class-balanced samples (8 Heun steps) against the
+    The manifest records the FID of 2,000 samples (class-balanced for a conditional model; 8 Heun steps) against the
     2,000 held-out digits beside the real-vs-real floor, precision, recall, recognition rate,
     the class histogram, the sampling time, the training time (inside epochs and wall) and the
     process CPU time, and the FID of the EMA weights at the ``checkpoint_seconds`` of training.
@@ -607,6 +613,7 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
     from course_lib import data, metrics, training
     from course_lib.evaluator import load_evaluator
 
+    one_of(name, tuple(SHIPPED_CONFIGS), "shipped diffusion model")
     mnist = data.load_dataset("mnist", source="subset", verbose=False)
     evaluator, _ = load_evaluator()
     resume = boolean(resume, "resume")
@@ -623,7 +630,8 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, workdir=None, ve
     unconditional = evaluate_samples(model, evaluator, mnist.x_test, conditional=False)
     floor = metrics.frechet_distance(evaluator.features(mnist.x_train[:2000]), evaluator.features(mnist.x_test))
     manifest = training.save_pretrained(
-        model.ema_network, PRETRAINED_NAME, command=f"python -m course_lib.diffusion --train --epochs {config.epochs}",
+        model.ema_network, name,
+        command=f"python -m course_lib.diffusion --train --name {name} --epochs {config.epochs}",
         seed=config.seed, config=dataclasses.asdict(config),
         metrics={"fid": round(result["fid"], 3), "fid_unconditional": round(unconditional["fid"], 3),
                  "fid_floor_real_vs_real": round(floor, 3), "fid_over_floor": round(result["fid"] / floor, 2),
@@ -674,7 +682,8 @@ class FIDOverTraining(MeasureAtSeconds):
 
 
 def main(argv=None) -> int:
-    """The command line: ``python -m course_lib.diffusion --train`` writes data/pretrained/flow_mnist.*.
+    """The command line: ``python -m course_lib.diffusion --train [--name flow_mnist_unconditional]``
+    writes data/pretrained/<name>.*.
 
     Introduced in notebook 07_diffusion_mnist.
     """
@@ -682,15 +691,17 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description="Train the course flow-matching model: data/pretrained/flow_mnist.*")
     parser.add_argument("--train", action="store_true", required=True)
+    parser.add_argument("--name", choices=sorted(SHIPPED_CONFIGS), default=PRETRAINED_NAME)
     parser.add_argument("--epochs", type=int, default=SHIPPED_CONFIG.epochs)
     parser.add_argument("--seconds", type=float, default=SHIPPED_CONFIG.max_seconds, help="training time limit")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same configuration")
     args = parser.parse_args(argv)
     from course_lib import runtime
 
-    runtime.seed_everything(SHIPPED_CONFIG.seed)
-    manifest = train_and_save(dataclasses.replace(SHIPPED_CONFIG, epochs=args.epochs, max_seconds=args.seconds),
-                              resume=args.resume)
+    shipped = SHIPPED_CONFIGS[args.name]
+    runtime.seed_everything(shipped.seed)
+    manifest = train_and_save(dataclasses.replace(shipped, epochs=args.epochs, max_seconds=args.seconds),
+                              name=args.name, resume=args.resume)
     print({key: value for key, value in manifest["metrics"].items() if key != "history"})
     return 0
 

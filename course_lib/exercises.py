@@ -234,7 +234,7 @@ register(Exercise("mean_image_per_class", "00_welcome_and_setup", solutions.mean
                   "stack the results in label order."))
 
 
-# ----------------------------------------------------------------- 11_evaluation
+# ----------------------------------------------------------------- 12_evaluation
 
 def _restored_and_clean(rng: np.random.Generator) -> tuple:
     shape = (int(rng.integers(1, 6)), int(rng.integers(4, 29)), int(rng.integers(4, 29)),
@@ -259,13 +259,13 @@ def _votes(rng: np.random.Generator) -> tuple:
     return int(rng.integers(0, num_votes + 1)), num_votes
 
 
-register(Exercise("pooled_psnr", "11_evaluation", solutions.pooled_psnr, _restored_and_clean,
+register(Exercise("pooled_psnr", "12_evaluation", solutions.pooled_psnr, _restored_and_clean,
                   "average the squared error over every pixel of every image (one number), "
                   "then 10 * np.log10(1 / that); return a float."))
-register(Exercise("frechet_distance_1d", "11_evaluation", solutions.frechet_distance_1d, _two_gaussians,
+register(Exercise("frechet_distance_1d", "12_evaluation", solutions.frechet_distance_1d, _two_gaussians,
                   "in 1-D the covariances are the variances and (S_a S_b)^(1/2) = sqrt(var_a * var_b); "
                   "the mean term is (mean_a - mean_b) ** 2."))
-register(Exercise("two_sided_binomial_p_value", "11_evaluation", solutions.two_sided_binomial_p_value,
+register(Exercise("two_sided_binomial_p_value", "12_evaluation", solutions.two_sided_binomial_p_value,
                   _votes,
                   "with t = min(k, n - k), the p-value is 2 * P(K <= t) for K ~ Binomial(n, 1/2), "
                   "where P(K = i) = math.comb(n, i) / 2 ** n; cap it at 1.", rtol=1e-6, atol=1e-12,
@@ -673,7 +673,7 @@ register(Exercise("pix2pix_generator_loss", "10_gan_restoration", solutions.pix2
 register(Exercise("pareto_front", "10_gan_restoration", solutions.pareto_front, _trade_off_points,
                   "point i is dominated when some j is <= on both and < on at least one; return the "
                   "indices of the others as an int array, in ascending order."))
-# ----------------------------------------------------------------- 12_choosing_methods_and_challenges
+# ----------------------------------------------------------------- 13_choosing_methods_and_challenges
 
 def _validation_curve(rng: np.random.Generator) -> tuple:
     epochs = int(rng.integers(1, 30))
@@ -696,15 +696,15 @@ def _methods_table(rng: np.random.Generator) -> tuple:
     return quality, milliseconds, minimum
 
 
-register(Exercise("early_stopping", "12_choosing_methods_and_challenges", solutions.early_stopping,
+register(Exercise("early_stopping", "13_choosing_methods_and_challenges", solutions.early_stopping,
                   _validation_curve,
                   "walk the epochs 1, 2, ...; remember the epoch of the lowest loss so far (strictly lower); stop "
                   "when epoch - best_epoch reaches patience; if that never happens, stop at the last epoch. "
                   "Return (stop_epoch, best_epoch), both counted from 1.", num_cases=40))
-register(Exercise("median_distance_ratio", "12_choosing_methods_and_challenges", solutions.median_distance_ratio,
+register(Exercise("median_distance_ratio", "13_choosing_methods_and_challenges", solutions.median_distance_ratio,
                   _two_distance_sets,
                   "np.median(sample_distances) / np.median(held_out_distances), as a float."))
-register(Exercise("fastest_good_enough", "12_choosing_methods_and_challenges", solutions.fastest_good_enough,
+register(Exercise("fastest_good_enough", "13_choosing_methods_and_challenges", solutions.fastest_good_enough,
                   _methods_table,
                   "keep the indices with quality >= minimum_quality; among them take the smallest milliseconds, "
                   "breaking ties by higher quality, then by lower index; return -1 if none is kept.", num_cases=40))

@@ -10,7 +10,7 @@ draws the trials (:func:`make_trials`), shows them to a person in a notebook
 (:func:`scripted_votes`), and analyses the votes (:func:`analyse_votes`: the rate of choosing A
 with a Wilson or exact binomial confidence interval, and a two-sided binomial test against 50%).
 Votes can be saved to and loaded from JSON (:func:`save_votes`, :func:`load_votes`) so that a
-class can pool its observers. Introduced in notebook 11_evaluation.
+class can pool its observers. Introduced in notebook 12_evaluation.
 
 What it deliberately leaves out: recruiting observers, timing the display of each pair, and
 modelling differences between observers (pool votes only from observers who saw the same
@@ -54,7 +54,7 @@ MAX_DISPLAY_SCALE = 16
 class Trial:
     """One pair of images: which image of each set, and which side set A's image is shown on.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
 
     number: int            # position of the trial in the session, from 0
@@ -87,7 +87,7 @@ class Trial:
 class Vote:
     """One answer: the side picked as real, whether that was set A's image, and the time taken.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
 
     trial: int
@@ -100,7 +100,7 @@ class Vote:
 class TwoAFCResult(typing.NamedTuple):
     """How often set A was picked as real, with its confidence interval and binomial test.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
 
     num_votes: int
@@ -132,7 +132,7 @@ def make_trials(set_a, set_b, num_trials: int, seed: int = 0) -> list[Trial]:
     ``num_trials`` is odd), in a random order: an observer with a bias for one side then cannot
     move the result. The same arguments give the same trials.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     set_a = as_image_batch(set_a, "set_a")
     set_b = as_image_batch(set_b, "set_b")
@@ -176,7 +176,7 @@ def scripted_votes(trials: Sequence[Trial], judge: Callable, seed: int = 0,
     deterministic either) and picks the side with the higher one. ``noise=0`` gives a
     deterministic observer (ties go to the left). The same seed gives the same votes.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     trials = _check_trials(trials)
     if not callable(judge):
@@ -229,7 +229,7 @@ class TwoAlternativeForcedChoice:
     ``on_finished(votes)`` is called once all trials are answered. Build it only when a person
     is there to click; in CI use :func:`scripted_votes`.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
 
     def __init__(self, trials: Sequence[Trial], *, observer: str = "anonymous",
@@ -353,7 +353,7 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     to a point when k = 0 or k = n. Equals ``scipy.stats.binomtest(k, n).proportion_ci(
     confidence, method="wilson")``.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     successes, trials = _counts(successes, trials)
     confidence = _confidence(confidence)
@@ -376,7 +376,7 @@ def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tup
     k = 0 and high = 1 when k = n. Equals ``scipy.stats.binomtest(k, n).proportion_ci(
     confidence, method="exact")``.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     successes, trials = _counts(successes, trials)
     confidence = _confidence(confidence)
@@ -398,7 +398,7 @@ def analyse_votes(votes, confidence: float = 0.95, method: str = "wilson") -> Tw
     (``scipy.stats.binomtest``). A rate near 0.5 whose interval contains 0.5 means the observers
     could not tell A from B *with this many votes*; it is not a proof that they never can.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     choices = _votes_as_choices(votes)
     confidence = _confidence(confidence)
@@ -420,7 +420,7 @@ def analyse_votes(votes, confidence: float = 0.95, method: str = "wilson") -> Tw
 def save_votes(votes: Sequence[Vote], path: str | os.PathLike) -> pathlib.Path:
     """Write votes to a JSON file (one object per vote), to pool observers later.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     if isinstance(votes, (str, bytes, Vote)) or not isinstance(votes, Iterable):
         votes = None
@@ -449,7 +449,7 @@ def _is_vote_record(record, fields: set) -> bool:
 def load_votes(*paths: str | os.PathLike) -> list[Vote]:
     """Read and concatenate the votes saved by :func:`save_votes` in one or more files.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     if not paths:
         raise ValueError("name at least one file of votes.")

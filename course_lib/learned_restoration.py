@@ -8,7 +8,7 @@ and its mask (:func:`build_unet`), described by a :class:`LearnedRestorerConfig`
 :func:`course_lib.benchmark.benchmark`. The shipped ones (:data:`SHIPPED_RESTORERS`:
 ``dncnn_noise_0.3``, ``unet_hole_12``, ...) load with :func:`load_learned_restorer` and are
 reproduced by ``python -m course_lib.learned_restoration --train NAME``. Notebook 10 starts its
-conditional GAN from the shipped U-Net; notebook 12 reads their manifests and trains smaller
+conditional GAN from the shipped U-Net; notebook 13 reads their manifests and trains smaller
 U-Nets for its challenges. Keras is imported only inside the functions that build or train a
 model. What it leaves out: the classical restorers (:mod:`course_lib.restoration`), the
 adversarial loss (:mod:`course_lib.pix2pix`) and blind restoration (one network per

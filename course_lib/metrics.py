@@ -1,7 +1,7 @@
 """Image-quality and generative-model metrics of the course, written from their definitions.
 
-Notebooks 03-12 score restorations and generated images with these functions, and notebook
-11_evaluation introduces them all: the full-reference scores MSE, PSNR and SSIM for restored
+Notebooks 03-13 score restorations and generated images with these functions, and notebook
+12_evaluation introduces them all: the full-reference scores MSE, PSNR and SSIM for restored
 images against their clean originals; the set-to-set scores squared Frechet distance (FID), kernel
 distance (KID), Inception Score and improved precision/recall for generated images; and the
 recognition rate of a classifier on restored or generated digits. Every function scores a
@@ -107,7 +107,7 @@ def _image_pair(images, references, data_range):
 
     Images outside [0, data_range] are refused. A ``data_range`` above 1 with a batch whose
     maximum is at most 1 draws a warning: [0, 1] images scored as if they were 0-255 get a
-    PSNR some 48 dB too high and an SSIM near 1 (the pitfall notebook 11 shows).
+    PSNR some 48 dB too high and an SSIM near 1 (the pitfall notebook 12 shows).
     """
     data_range = positive_number(data_range, "data_range", maximum=MAX_DATA_RANGE)
     value_range = (0.0, data_range)
@@ -161,7 +161,7 @@ def mse(images, references, data_range: float = 1.0, reduction: str = "mean"):
     ``reduction="mean"`` returns a Python float, ``"none"`` the per-image array of shape (N,).
     Lower is better; 0 means identical.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     one_of(reduction, REDUCTIONS, "reduction")
@@ -181,7 +181,7 @@ def psnr(images, references, data_range: float = 1.0, reduction: str = "mean",
     the mean finite. Averaging per-image PSNR is *not* the same as the PSNR of the pooled MSE
     (the log is applied before the mean); papers differ here, so say which one you report.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     if max_db is not None:
@@ -237,10 +237,10 @@ def ssim(images, references, data_range: float = 1.0, window_size: int = 11,
     ``gaussian=False`` uses a uniform ``window_size`` x ``window_size`` window with the sample
     covariance correction N/(N-1), N = window_size^2: with ``window_size=7`` this reproduces
     ``skimage.metrics.structural_similarity(a, b, data_range=1)`` with its *defaults*, which
-    give different numbers from the standard SSIM (the pitfall notebook 11 shows).
+    give different numbers from the standard SSIM (the pitfall notebook 12 shows).
     ``window_size`` must be odd and no larger than the image height and width.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     images, references, data_range = _image_pair(images, references, data_range)
     window_size = positive_int(window_size, "window_size")
@@ -319,7 +319,7 @@ def frechet_distance(features_a, features_b) -> float:
     (singular product), retry with 1e-6 added to both diagonals; drop imaginary parts left by
     round-off. Tiny negative results from round-off are returned as 0.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     features_a = _as_features(features_a, "features_a", min_rows=2)
     features_b = _as_features(features_b, "features_b", min_rows=2)
@@ -374,7 +374,7 @@ def kernel_distance(features_a, features_b, num_subsets: int = 10, subset_size: 
     FID the estimate is unbiased: two samples of one distribution score 0 on average and may
     score slightly below 0. Lower is better.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     features_a = _as_features(features_a, "features_a", min_rows=2)
     features_b = _as_features(features_b, "features_b", min_rows=2)
@@ -441,7 +441,7 @@ def inception_score(probabilities, num_splits: int = 10) -> InceptionScore:
     all classes); higher is better, but it never looks at real images, so it misses a
     generator that copies or mis-draws its classes. Rows are renormalised to sum to 1 exactly.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     probabilities = _as_probabilities(probabilities, "probabilities")
     num_splits = positive_int(num_splits, "num_splits")
@@ -536,7 +536,7 @@ def precision_recall(real_features, generated_features, k: int = 3) -> Precision
     a high precision but loses recall. Each set needs more than ``k`` points; pairwise
     distances are computed 1,000 rows at a time, fine for a few thousand points.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     real_features = _as_features(real_features, "real_features")
     generated_features = _as_features(generated_features, "generated_features")
@@ -572,7 +572,7 @@ def recognition_rate(predicted_probabilities, labels,
     clean_accuracy (``nan`` if the clean accuracy is 0): the number to read a restoration's
     recognition rate against. Missing fields are ``None``.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     predicted_probabilities = as_feature_matrix(predicted_probabilities, "predicted_probabilities")
     num_samples, num_classes = predicted_probabilities.shape

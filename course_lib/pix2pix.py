@@ -10,7 +10,7 @@ restored ones, *given the damaged input*, and a generator loss that rewards fool
 
 The discriminator compares a restoration with the **real clean image** of the same damaged
 input. The source article's restoration GAN compares the output with "the repaired image"
-(erratum 7 in notebook 12's errata table): a discriminator that is shown restorations as its "real"
+(erratum 7 in notebook 13's errata table): a discriminator that is shown restorations as its "real"
 examples only learns to recognise the restorer's own style and pushes nothing towards real
 digits. Here "real" is always the clean digit, "fake" the restoration, both paired with the
 same damaged input so that D also judges whether a completion fits what is known.

@@ -8,7 +8,7 @@ shrinkage, BM3D, Wiener and Richardson-Lucy deconvolution, with the correction f
 from the 8,000 training digits (:func:`tune_classical`, run by
 ``python -m course_lib.restoration --tune``) and are stored below as literals in
 ``TUNED_PARAMETERS``; the 2,000 held-out digits are only scored by
-:func:`course_lib.benchmark.benchmark`. Notebook 08 teaches them, notebooks 09, 10 and 12 use
+:func:`course_lib.benchmark.benchmark`. Notebook 08 teaches them, notebooks 09, 10 and 13 use
 them as the baselines of the learned restorers. The module needs NumPy, SciPy, scikit-image and
 bm3d only, never Keras or TensorFlow. What it leaves out: blind restoration (unknown noise level
 or blur kernel), colour-specific methods, and the learned restorers

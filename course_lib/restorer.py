@@ -1,4 +1,4 @@
-"""The restorer contract shared by notebooks 08-10 and 12: what every restoration method is.
+"""The restorer contract shared by notebooks 08-10 and 13: what every restoration method is.
 
 A **restorer** is a :class:`Restorer`: a name, a function that maps a
 :class:`~course_lib.degradations.Damaged` batch to restored float32 NHWC images in [0, 1] at the

@@ -53,7 +53,7 @@ def import_tensorflow():
     standard error while it loads; in a notebook they land in the output of whichever cell
     imported it first. Python errors still propagate as usual.
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     import sys
 

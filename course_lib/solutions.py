@@ -38,7 +38,7 @@ def mean_image_per_class(images: np.ndarray, labels: np.ndarray, num_classes: in
     return np.stack([images[labels == label].mean(axis=0) for label in range(num_classes)])
 
 
-# ----------------------------------------------------------------- 11_evaluation
+# ----------------------------------------------------------------- 12_evaluation
 
 import math  # noqa: E402  (exact binomial sums in two_sided_binomial_p_value)
 
@@ -46,7 +46,7 @@ import math  # noqa: E402  (exact binomial sums in two_sided_binomial_p_value)
 def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 1.0) -> float:
     """PSNR in dB of the MSE pooled over all images (not the mean of per-image PSNRs).
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     pooled_mse = np.mean((images - references) ** 2)        # one number: all pixels of all images
     return float(10 * np.log10(data_range ** 2 / pooled_mse))
@@ -55,7 +55,7 @@ def pooled_psnr(images: np.ndarray, references: np.ndarray, data_range: float = 
 def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float) -> float:
     """Squared Frechet distance (FID) between the 1-D Gaussians N(mean_a, var_a) and N(mean_b, var_b).
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     # FD = (mu_a - mu_b)^2 + var_a + var_b - 2 sqrt(var_a var_b) = (mu_a - mu_b)^2 + (sd_a - sd_b)^2
     return float((mean_a - mean_b) ** 2 + var_a + var_b - 2 * np.sqrt(var_a * var_b))
@@ -64,7 +64,7 @@ def frechet_distance_1d(mean_a: float, var_a: float, mean_b: float, var_b: float
 def two_sided_binomial_p_value(num_chose_a: int, num_votes: int) -> float:
     """p-value of the two-sided exact binomial test of "A is picked half of the time".
 
-    Introduced in notebook 11_evaluation.
+    Introduced in notebook 12_evaluation.
     """
     # Under the null hypothesis K ~ Binomial(n, 1/2), symmetric about n / 2, so the two tails
     # P(K <= t) and P(K >= n - t), t = min(k, n - k), are equal: p = 2 P(K <= t), at most 1.
@@ -415,13 +415,13 @@ def pareto_front(distortion: np.ndarray, perception: np.ndarray) -> np.ndarray:
         if not dominated:
             keep.append(index)
     return np.array(keep, dtype=np.int64)
-# ----------------------------------------------------------------- 12_choosing_methods_and_challenges
+# ----------------------------------------------------------------- 13_choosing_methods_and_challenges
 
 def early_stopping(validation_losses: np.ndarray, patience: int) -> tuple:
     """(stop_epoch, best_epoch), 1-based: training stops after `patience` epochs without a new lowest
     validation loss (or at the last epoch); best_epoch is the epoch of the lowest loss before stopping.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     best_epoch, best_loss = 1, validation_losses[0]
     for epoch, loss in enumerate(validation_losses[1:], start=2):
@@ -435,7 +435,7 @@ def early_stopping(validation_losses: np.ndarray, patience: int) -> tuple:
 def median_distance_ratio(sample_distances: np.ndarray, held_out_distances: np.ndarray) -> float:
     """median(sample distances to the training set) / median(held-out distances to it).
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     return float(np.median(sample_distances) / np.median(held_out_distances))
 
@@ -444,7 +444,7 @@ def fastest_good_enough(quality: np.ndarray, milliseconds: np.ndarray, minimum_q
     """Index of the fastest method whose quality reaches minimum_quality (ties: the better quality,
     then the lower index); -1 when none does.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     candidates = [index for index in range(len(quality)) if quality[index] >= minimum_quality]
     if not candidates:

@@ -49,8 +49,10 @@ SYLLABUS = (
     Lesson("09", "cnn_restoration", "CNN restoration", "a residual denoiser and a U-Net inpainter trained with MSE"),
     Lesson("10", "gan_restoration", "GAN restoration",
            "a pix2pix-style conditional GAN; the perception-distortion trade-off"),
-    Lesson("11", "evaluation", "Evaluation", "MSE, PSNR, SSIM, FID/KID, recognition rate, human evaluation"),
-    Lesson("12", "choosing_methods_and_challenges", "Choosing methods and challenges",
+    Lesson("11", "diffusion_restoration", "Diffusion restoration",
+           "zero-shot posterior sampling with a generative prior: RePaint, DPS, sample means and uncertainty"),
+    Lesson("12", "evaluation", "Evaluation", "MSE, PSNR, SSIM, FID/KID, recognition rate, human evaluation"),
+    Lesson("13", "choosing_methods_and_challenges", "Choosing methods and challenges",
            "a measured decision table; overfitting, memorisation, data scarcity, misuse"),
 )
 

@@ -263,7 +263,7 @@ def plot_confusion_matrix(counts, class_names, *, title: str | None = None) -> F
     return figure
 
 
-# --------------------------------------------------------------- notebook 12's measured curves
+# --------------------------------------------------------------- notebook 13's measured curves
 
 def _numbers(values, name: str) -> np.ndarray:
     """A non-empty 1-D array of finite numbers, or a ValueError naming ``name``."""
@@ -292,7 +292,7 @@ def plot_training_and_validation(histories: dict, *, key: str = "loss", units: s
     ``challenges.train_for_updates`` records it), else epochs, so runs of equal compute line up.
     Shows augmentation against overfitting.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     if not histories:
         raise ValueError("histories must map at least one label to a History.")
@@ -319,7 +319,7 @@ def plot_distance_histograms(reference_distances, sample_distances: dict, *,
     Shared bins run from 0 to the largest 99.5th percentile, so one far outlier does not squash the
     rest. Shows memorisation.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     reference = _numbers(reference_distances, "reference_distances")
     samples = {name: _numbers(distances, f"sample_distances[{name!r}]") for name, distances in sample_distances.items()}
@@ -342,7 +342,7 @@ def plot_quality_vs_data(num_images, quality, *, label: str, baselines: dict | N
     input); ``highlight = (x, y, label)`` marks one more point with a star (the shipped model).
     Shows data scarcity.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     sizes, values = _numbers(num_images, "num_images"), _numbers(quality, "quality")
     if sizes.shape != values.shape or np.any(sizes <= 0):
@@ -368,7 +368,7 @@ def plot_cost_vs_size(parameters, milliseconds, labels, *, ylabel: str = "ms per
     cost proportional to parameters through the largest model (where a perfectly efficient
     machine would put them). Shows compute cost.
 
-    Introduced in notebook 12_choosing_methods_and_challenges.
+    Introduced in notebook 13_choosing_methods_and_challenges.
     """
     sizes, costs = _numbers(parameters, "parameters"), _numbers(milliseconds, "milliseconds")
     labels = list(labels)

@@ -83,3 +83,53 @@ def test_the_benchmark_refuses_a_single_degradation_name_and_an_unknown_score(di
                        evaluator=FakeEvaluator(), verbose=False)
     with pytest.raises(ValueError, match="key must be a score where higher is better"):
         result.best("blur", key="fid")   # lower is better: max() would pick the worst
+
+
+def _small_result():
+    from course_lib.benchmark import BenchmarkResult, BenchmarkRow
+
+    rows = (BenchmarkRow("hole_12", "U-Net (MSE)", 500, 21.07, 0.857, 0.936, 0.945, 3.58, 0.0004),
+            BenchmarkRow("hole_12", "cGAN lambda=0.1 (sweep)", 500, 20.31, 0.84, 0.93, 0.94, 2.14, float("nan")))
+    return BenchmarkResult(rows, {500: 0.99}, {500: 1.9}, 12.5)
+
+
+def test_a_saved_benchmark_result_round_trips_with_its_extra_keys(tmp_path):
+    import math
+
+    from course_lib.benchmark import load_result, save_result
+
+    original = _small_result()
+    path = save_result(original, tmp_path / "out" / "result.json", command="python x.py", slow_images=200)
+    loaded, extra = load_result(path)
+    assert loaded.rows[0] == original.rows[0]
+    assert math.isnan(loaded.rows[1].seconds_per_image) and loaded.rows[1][:-1] == original.rows[1][:-1]
+    assert loaded.clean_accuracy == {500: 0.99} and loaded.fid_floor == {500: 1.9} and loaded.seconds == 12.5
+    assert extra == {"command": "python x.py", "slow_images": 200}
+    assert "NaN" not in path.read_text()                      # strict JSON: an untimed row is null
+    assert format_table(loaded).splitlines()[3].rstrip().endswith("-")
+
+
+def test_loading_a_benchmark_result_names_what_is_wrong(tmp_path):
+    import json
+
+    from course_lib.benchmark import load_result, save_result
+
+    with pytest.raises(FileNotFoundError, match="restoration_benchmark.py --output"):
+        load_result(tmp_path / "missing.json")
+    path = save_result(_small_result(), tmp_path / "result.json")
+    document = json.loads(path.read_text())
+    document["rows"][0]["psnr"] = "high"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="not a finite number"):
+        load_result(path)
+    del document["rows"][0]["psnr"]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="expected"):
+        load_result(path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not a benchmark result"):
+        load_result(path)
+    with pytest.raises(ValueError, match="must not replace"):
+        save_result(_small_result(), tmp_path / "again.json", rows=[])
+    with pytest.raises(TypeError, match="BenchmarkResult"):
+        save_result({"rows": []}, tmp_path / "again.json")

@@ -1,4 +1,4 @@
-"""Notebook 12's library: the decision table equals the shipped manifests, measured numbers are
+"""Notebook 13's library: the decision table equals the shipped manifests, measured numbers are
 marked, bad names fail clearly; the challenge helpers keep their contracts (a copy of the
 training set is at distance 0, augmentation only shifts, the size curve never invents data)."""
 

@@ -1,4 +1,4 @@
-"""course_lib.human_eval: the two-alternative forced-choice protocol of notebook 11."""
+"""course_lib.human_eval: the two-alternative forced-choice protocol of notebook 12."""
 
 from __future__ import annotations
 

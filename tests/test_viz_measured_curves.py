@@ -1,4 +1,4 @@
-"""The figures notebook 12 draws from its measurements: axes, labels and one artist per measured
+"""The figures notebook 13 draws from its measurements: axes, labels and one artist per measured
 point or run, so that a figure cannot silently drop a run or mislabel an axis."""
 
 from __future__ import annotations

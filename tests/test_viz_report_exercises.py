@@ -110,7 +110,7 @@ def test_slerp_keeps_the_radius_and_hits_both_ends():
     assert solutions.class_balance_ratio(np.array([0, 1]), 3) == float("inf")
 
 
-# The reference solutions of notebooks 01 and 11 against independent references (a check of a
+# The reference solutions of notebooks 01 and 12 against independent references (a check of a
 # solution against itself would pass whatever it computed).
 
 @pytest.mark.parametrize("input_size, kernel_size, stride, padding", [
