@@ -137,6 +137,23 @@ def test_links_between_notebooks_resolve(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_links_between_notebooks_carry_the_syllabus_number_and_title(path):
+    lessons = {lesson.filename: lesson for lesson in syllabus.SYLLABUS}
+    notebook = nbformat.read(path, as_version=4)
+    lesson = lessons[path.name]
+    assert notebook.cells[0].source.startswith(f"# {lesson.number} · {lesson.title}\n")
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for number, title, target in re.findall(r"\[(\d\d) · ([^\]]+)\]\((\d\d_[a-z0-9_]+\.ipynb)\)", cell.source):
+                assert (number, title) == (lessons[target].number, lessons[target].title), \
+                    f"{path.name} calls {target} '{number} · {title}'"
+    position = list(lessons).index(path.name)
+    if position + 1 < len(lessons):     # every notebook but the last says which one comes next
+        following = list(lessons.values())[position + 1]
+        assert f"Next: [{following.number} · {following.title}]({following.filename})" in notebook.cells[-1].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_no_cell_echoes_the_record_of_a_headline(path):
     # report.headline displays its line and returns its record; as a cell's last expression Jupyter
     # would print that dict under the line. A trailing ";" keeps the output to the line.
