@@ -34,7 +34,8 @@ from course_lib.restorer import Restorer
 ALGORITHMS = ("repaint", "matched_noise", "dps")
 DEFAULT_ALGORITHM = {"hole": "repaint", "missing": "repaint", "strokes": "repaint", "noise": "matched_noise",
                      "blur": "dps", "down": "dps"}
-DPS_STEP_SIZE = 1.0
+DPS_STEP_SIZES = {"hole": 1.0, "missing": 1.0, "strokes": 1.0, "noise": 1.0, "blur": 1.0, "down": 1.0}
+"""DPS's step size per kind of damage, tuned on training digits by ``benchmarks/dps_step_size.py``."""
 HANDLES = {"repaint": ("hole", "missing", "strokes"), "matched_noise": ("noise",),
            "dps": ("hole", "missing", "strokes", "noise", "blur", "down")}
 
@@ -50,7 +51,7 @@ def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm:
     ``algorithm`` defaults to :data:`DEFAULT_ALGORITHM` for the damage's kind. ``num_steps``:
     reverse steps (``"repaint"`` calls the network ``num_steps * resample`` times, ``"dps"`` does a
     forward and a backward pass per step, ``"matched_noise"`` steps from the matching time only).
-    ``step_size`` (``"dps"`` only, default :data:`DPS_STEP_SIZE`), ``resample`` and ``jump``
+    ``step_size`` (``"dps"`` only, default :data:`DPS_STEP_SIZES` for the damage's kind), ``resample`` and ``jump``
     (``"repaint"`` only, default 1) are refused by the algorithms that do not use them. ``seed``
     fixes every draw, so a call is reproducible. The course's noise is clipped to [0, 1] after it is
     added, so on the black background it is not the Gaussian noise ``"matched_noise"`` and
@@ -99,7 +100,7 @@ def restore_samples(model, damaged: Damaged, *, num_samples: int = 1, algorithm:
         measured = images * mask if mask is not None else images
         measurement = ps.LinearMeasurement(apply, adjoint, degradation.name)
         restored = ps.dps(model.denoiser_vjp(), measurement, measured, model.schedule, num_steps=num_steps,
-                          step_size=DPS_STEP_SIZE if step_size is None else step_size, method=method,
+                          step_size=DPS_STEP_SIZES[degradation.kind] if step_size is None else step_size, method=method,
                           shape=clean_shape, seed=seed, clip=1.0)
         if mask is not None:                      # the known pixels are known exactly: keep them
             restored = mask * images + (1.0 - mask) * restored
@@ -129,13 +130,23 @@ def diffusion_restorer(model, *, num_samples: int = 1, name: str | None = None, 
                     slow=True)
 
 
-def shipped_restorers(num_samples=(1, 16), **options) -> list:
-    """The shipped flow-matching model (``course_lib.diffusion.load_diffusion``) as restorers: one per
-    entry of ``num_samples`` (one posterior sample, the mean of 16), every degradation it handles.
+def load_prior(retrain: bool = False):
+    """The shipped unconditional flow-matching model ``flow_mnist_unconditional`` (notebook 07's recipe
+    without labels, EMA weights, sha256 checked) or, with ``retrain``, one trained now (about 45
+    minutes on 2 CPU cores): ``(model, manifest_or_None)``.
 
     Introduced in notebook 11_diffusion_restoration.
     """
     from course_lib import diffusion
 
-    model, _ = diffusion.load_diffusion()
+    return diffusion.load_diffusion(diffusion.UNCONDITIONAL_NAME, retrain=retrain)
+
+
+def shipped_restorers(num_samples=(1, 16), **options) -> list:
+    """The shipped unconditional prior (:func:`load_prior`) as restorers: one per entry of
+    ``num_samples`` (one posterior sample, the mean of 16), every degradation it handles.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    model, _ = load_prior()
     return [diffusion_restorer(model, num_samples=count, **options) for count in num_samples]

@@ -755,3 +755,30 @@ register(Exercise("euler_flow_sampler", "07_diffusion_mnist", solutions.euler_fl
                   "times = np.linspace(1, 0, num_steps + 1); for each pair (t, s) of neighbours, "
                   "x = x + (s - t) * velocity(x, t): the velocity at the start of the step, and s - t is negative.",
                   num_cases=10))
+# ----------------------------------------------------------------- 11_diffusion_restoration
+
+def _noise_std(rng: np.random.Generator) -> tuple:
+    return (float(rng.choice([0.0, 0.2, 0.6, 1.0])) if rng.random() < 0.3 else float(rng.uniform(0.0, 3.0)),)
+
+
+def _posterior_samples(rng: np.random.Generator) -> tuple:
+    shape = (int(rng.integers(1, 4)), int(rng.integers(2, 6)), 4, 4, 1)   # (N, k, H, W, C), k >= 2
+    return (rng.random(shape),)
+
+
+def _sample_count(rng: np.random.Generator) -> tuple:
+    return (int(rng.integers(1, 65)),)
+
+
+register(Exercise("straight_matching_time", "11_diffusion_restoration", solutions.straight_matching_time,
+                  _noise_std,
+                  "on the straight path alpha = 1 - t and sigma = t, so sigma / alpha = t / (1 - t); set it equal "
+                  "to noise_std and solve for t: t = noise_std / (1 + noise_std).", fixed_cases=((0.0,), (1.0,))))
+register(Exercise("sample_mean_and_spread", "11_diffusion_restoration", solutions.sample_mean_and_spread,
+                  _posterior_samples,
+                  "samples.mean(axis=1) and samples.std(axis=1, ddof=1): axis 1 holds the k samples of each "
+                  "input, and ddof=1 divides by k - 1. Return the pair (mean, std)."))
+register(Exercise("mean_of_k_psnr_gain", "11_diffusion_restoration", solutions.mean_of_k_psnr_gain,
+                  _sample_count,
+                  "one sample has error 2 MMSE and the mean of k has (1 + 1/k) MMSE; the PSNR gap is 10 log10 of "
+                  "their ratio: 10 * np.log10(2 / (1 + 1 / k)). k = 1 gives 0.", fixed_cases=((1,), (16,))))

@@ -483,3 +483,27 @@ def euler_flow_sampler(velocity, noise: np.ndarray, num_steps: int) -> np.ndarra
     for t, s in zip(times[:-1], times[1:]):
         x = x + (s - t) * velocity(x, t)           # s - t < 0: a step backwards in time
     return x
+
+
+def straight_matching_time(noise_std: float) -> float:
+    """The time ``t`` of the straight path at which ``sigma / alpha = t / (1 - t)`` equals ``noise_std``.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    return noise_std / (1.0 + noise_std)            # t / (1 - t) = s  <=>  t = s / (1 + s)
+
+
+def sample_mean_and_spread(samples: np.ndarray) -> tuple:
+    """The mean over the samples' axis 1 and the per-pixel sample standard deviation (ddof 1).
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    return samples.mean(axis=1), samples.std(axis=1, ddof=1)
+
+
+def mean_of_k_psnr_gain(k: int) -> float:
+    """dB by which the mean of ``k`` exact posterior samples beats one: ``10 log10(2 / (1 + 1/k))``.
+
+    Introduced in notebook 11_diffusion_restoration.
+    """
+    return float(10.0 * np.log10(2.0 / (1.0 + 1.0 / k)))

@@ -227,7 +227,8 @@ def test_every_shipped_manifest_config_passes_the_rules():
 
     classes = {"dcgan_mnist": gan.DCGANConfig, "evaluator": evaluator.EvaluatorConfig,
                "pix2pix_hole_12": pix2pix.Pix2PixConfig, "vae_mnist_latent2": vae.VAEConfig,
-               "vae_mnist_latent16": vae.VAEConfig, "flow_mnist": diffusion.DiffusionConfig}
+               "vae_mnist_latent16": vae.VAEConfig, "flow_mnist": diffusion.DiffusionConfig,
+               "flow_mnist_unconditional": diffusion.DiffusionConfig}
     for path in sorted(training.pretrained_dir().glob("*.json")):
         recorded = json.loads(path.read_text())["config"]
         config_class = classes.get(path.stem, learned_restoration.LearnedRestorerConfig)

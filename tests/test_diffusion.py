@@ -564,6 +564,28 @@ def test_the_shipped_flow_model_draws_the_digits_it_is_asked_for(judge):
     assert rate >= manifest["metrics"]["recognition_rate"] - 0.15, (rate, manifest["metrics"]["recognition_rate"])
 
 
+@pytest.mark.skipif(not training.has_shipped_weights(diffusion.UNCONDITIONAL_NAME),
+                    reason="flow_mnist_unconditional is not shipped")
+def test_the_shipped_unconditional_prior_is_the_shipped_recipe_without_labels(judge):
+    model, manifest = diffusion.load_diffusion(diffusion.UNCONDITIONAL_NAME)
+    assert model.num_classes == 0 and manifest["config"]["num_classes"] == 0
+    recorded = {key: tuple(value) if isinstance(value, list) else value for key, value in manifest["config"].items()}
+    assert recorded == dataclasses.asdict(diffusion.UNCONDITIONAL_CONFIG)
+    assert manifest["command"] == "python -m course_lib.diffusion --train --name flow_mnist_unconditional --epochs 30"
+    confidence = judge.probabilities(model.generate(40, seed=1)).max(axis=1)
+    assert np.mean(confidence > 0.9) >= 0.6, np.mean(confidence > 0.9)   # digits the judge is sure of, not noise
+
+
+def test_a_shipped_name_outside_the_table_is_refused_before_any_training():
+    with pytest.raises(ValueError, match="shipped diffusion model"):
+        diffusion.train_and_save(name="flow_cifar")
+    with pytest.raises(SystemExit):
+        diffusion.main(["--train", "--name", "flow_cifar"])
+    assert set(diffusion.SHIPPED_CONFIGS) == {"flow_mnist", "flow_mnist_unconditional"}
+    assert diffusion.UNCONDITIONAL_CONFIG == dataclasses.replace(diffusion.SHIPPED_CONFIG, num_classes=0,
+                                                                 label_dropout=0.0)
+
+
 def test_balanced_labels_cycle_through_the_classes():
     np.testing.assert_array_equal(diffusion.balanced_labels(12, 5), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1])
     assert np.bincount(diffusion.balanced_labels(2000)).tolist() == [200] * 10

@@ -15,11 +15,16 @@ MIXTURE = theory.GaussianMixture(weights=[0.5, 0.25, 0.25], means=[[-2.0, 0.0], 
                                  stds=[0.5, 0.4, 0.6])
 
 
-def sliced_wasserstein(points_a, points_b, num_directions=64, seed=0):
-    """Mean over random directions of the Wasserstein-1 distance of the 1-D projections (equal sizes)."""
-    directions = np.random.default_rng(seed).standard_normal((points_a.shape[1], num_directions))
-    directions /= np.linalg.norm(directions, axis=0)
-    return np.mean(np.abs(np.sort(points_a @ directions, axis=0) - np.sort(points_b @ directions, axis=0)))
+sliced_wasserstein = ps.sliced_wasserstein
+
+
+def test_sliced_wasserstein_is_zero_for_one_set_positive_for_a_shift_and_checks_shapes():
+    points = np.random.default_rng(0).standard_normal((500, 2))
+    assert ps.sliced_wasserstein(points, points) == 0.0
+    shifted = ps.sliced_wasserstein(points, points + np.array([1.0, 0.0]), num_directions=2000)
+    assert abs(shifted - 2 / np.pi) < 0.02          # E|cos(angle)| of a unit shift over random directions
+    with pytest.raises(ValueError, match="same shape"):
+        ps.sliced_wasserstein(points, points[:10])
 
 
 def posterior_reference(matrix, measured_point, noise_std, count, seed=0):
