@@ -5,7 +5,9 @@ For each degradation DPS restores the first ``--num-images`` digits of the train
 validation digits (``restoration.validation_split``, never the held-out ones) with the shipped
 unconditional prior (``diffusion_restoration.load_prior``), ``--samples`` samples each, at every
 step size of ``--step-sizes``, and prints the PSNR of one sample, of the mean of the samples, the
-evaluator's recognition rate of one sample, and the step size with the best one-sample PSNR.
+evaluator's recognition rate of one sample, and the step size with the best one-sample PSNR. For
+damage with known pixels (holes, missing pixels) it also scores RePaint on the same digits, the
+choice behind ``diffusion_restoration.DEFAULT_ALGORITHM``.
 
     python benchmarks/dps_step_size.py                       # 16 digits x 2 samples, 50 steps
     python benchmarks/dps_step_size.py --num-images 4 --num-steps 4 --step-sizes 1 3   # a quick look
@@ -61,6 +63,14 @@ def main(argv=None) -> int:
                   f"{np.mean(evaluator.predict_labels(samples[:, 0]) == labels):8.1%} {time.perf_counter() - tick:6.1f}",
                   flush=True)
         best[name] = max(scores, key=scores.get)
+        if damaged.mask is not None:
+            tick = time.perf_counter()
+            samples = diffusion_restoration.restore_samples(prior, damaged, num_samples=arguments.samples,
+                                                            algorithm="repaint", num_steps=arguments.num_steps, seed=0)
+            print(f"{name:<11} {'RePaint':>7} {metrics.psnr(samples[:, 0], clean):5.2f} "
+                  f"{metrics.psnr(samples.mean(axis=1), clean):9.2f} "
+                  f"{np.mean(evaluator.predict_labels(samples[:, 0]) == labels):8.1%} {time.perf_counter() - tick:6.1f}",
+                  flush=True)
     print("best step size by one-sample PSNR:", {name: best[name] for name in best})
     print(f"{time.perf_counter() - started:.0f} s")
     return 0

@@ -22,10 +22,10 @@ trained for; ``--no-learned`` leaves them out.
 
     python benchmarks/restoration_benchmark.py --no-learned         # classical restorers only
 
-``--diffusion`` adds zero-shot restoration with the shipped flow-matching model of notebook 07
-(``diffusion_restoration.shipped_restorers()``, notebook 11): one posterior sample and the mean of
-``--diffusion-samples`` samples, on every degradation; they are marked slow, so ``--slow-images``
-sets how many digits they restore.
+``--diffusion`` adds zero-shot restoration with the shipped unconditional flow-matching prior
+(``diffusion_restoration.shipped_restorers()``, notebook 11: notebook 07's recipe without labels): one
+posterior sample and the mean of ``--diffusion-samples`` samples, on every degradation but
+salt-and-pepper; they are marked slow, so ``--slow-images`` sets how many digits they restore.
 
     python benchmarks/restoration_benchmark.py --diffusion --slow-images 200
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-learned", action="store_true",
                         help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*, pix2pix_*)")
     parser.add_argument("--diffusion", action="store_true",
-                        help="add zero-shot diffusion restoration with the shipped flow model (slow rows)")
+                        help="add zero-shot diffusion restoration with the shipped unconditional prior (slow rows)")
     parser.add_argument("--diffusion-samples", type=int, default=16,
                         help="posterior samples averaged in the diffusion 'mean' rows (default 16)")
     parser.add_argument("--cgan-sweep", action="store_true",

@@ -14,8 +14,8 @@ and, on the way, pulls the path towards images that explain ``y``:
   *is* a point on the forward path: ``alpha(t*) y`` has the law of ``x_{t*}`` where ``sigma/alpha = s``,
   so running the reverse path from ``t*`` samples ``p(x_0 | y)``: exactly, in the limit of many steps,
   when the denoiser is exact (each ancestral step uses the denoiser's mean, not its spread).
-- :func:`dps` (diffusion posterior sampling, Chung et al., 2023): after each reverse step, a
-  gradient step on ``||y - A x0_hat(x_t)||`` through the denoised estimate, of size ``step_size``;
+- :func:`dps` (diffusion posterior sampling, Chung et al., 2023): after each reverse step, a step of
+  ``step_size`` times the gradient of ``||y - A x0_hat(x_t)||`` through the denoised estimate;
   it needs the denoiser's vector-Jacobian product and works for any linear ``A`` (blur,
   downsampling, noise), at the price of being approximate even with an exact denoiser.
 
@@ -232,8 +232,11 @@ def dps(denoiser_vjp, measurement: LinearMeasurement, measured, schedule: theory
     the shape of one clean sample (default: that of ``measurement.adjoint(measured)``'s rows).
     ``step_size = 0`` is plain unconditional sampling. ``clip`` bounds the ``x0_hat`` of the reverse
     step; the measurement error and its gradient use the network's own, unclipped estimate, so
-    ``g`` is the exact gradient of that error. The step's fixed length (``step_size`` times the
-    gradient's direction) keeps the final error from reaching 0: it ends near ``step_size`` in size.
+    ``g`` is the exact gradient of that error. The step is ``step_size`` times the gradient of
+    ``||y - A x0_hat||`` (``g / ||y - A x0_hat||``, not a unit vector), as in the authors' code; the
+    paper's ``zeta'`` in ``zeta_i = zeta' / ||y - A x0_hat||`` on the squared error is half of it. It
+    does not shrink as the error does, so on noise, where ``A = I`` and ``J`` is close to ``I`` at low
+    noise, each step still moves ``x0_hat`` about ``step_size`` towards ``y``.
 
     Introduced in notebook 11_diffusion_restoration.
     """
