@@ -144,13 +144,14 @@ def test_bad_requests_are_refused_with_what_would_work(model, digits):
 
 
 def test_every_kind_of_damage_has_a_tuned_dps_step_and_the_default_uses_it(model, digits, monkeypatch):
-    assert set(dr.DPS_STEP_SIZES) == set(dr.DEFAULT_ALGORITHM)
+    assert set(dr.DEFAULT_ALGORITHM) <= set(dr.DPS_STEP_SIZES)
     assert all(value > 0 for value in dr.DPS_STEP_SIZES.values())
+    assert dr.dps_step_size(deg.get_degradation("down_4")) == dr.DPS_STEP_SIZES["down_4"]
+    assert dr.dps_step_size(deg.get_degradation("hole_8")) == dr.DPS_STEP_SIZES["hole"]   # untuned: its kind's
     damaged = deg.get_degradation("blur").apply(digits[:2], seed=0)
     tuned = dr.restore_samples(model, damaged, algorithm="dps", num_steps=3, seed=1)
     explicit = dr.restore_samples(model, damaged, algorithm="dps", num_steps=3, seed=1,
-                                                     step_size=dr.DPS_STEP_SIZES["blur"])
+                                  step_size=dr.DPS_STEP_SIZES["blur"])
     np.testing.assert_array_equal(tuned, explicit)
     monkeypatch.setitem(dr.DPS_STEP_SIZES, "blur", 0.0)     # no guidance: another result
-    assert not np.array_equal(dr.restore_samples(model, damaged, algorithm="dps", num_steps=3,
-                                                                    seed=1), tuned)
+    assert not np.array_equal(dr.restore_samples(model, damaged, algorithm="dps", num_steps=3, seed=1), tuned)
