@@ -43,7 +43,7 @@ import importlib.util
 import sys
 import warnings
 
-__version__ = "0.6.1"
+__version__ = "0.7.0"
 
 if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
     raise ImportError(

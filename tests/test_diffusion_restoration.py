@@ -132,7 +132,7 @@ def test_bad_requests_are_refused_with_what_would_work(model, digits):
     with pytest.raises(ValueError, match="step_size"):
         dr.restore_samples(model, blurred, step_size=-1.0)
     with pytest.raises(ValueError, match="step_size is an option of 'dps', not of 'repaint'"):
-        dr.restore_samples(model, deg.get_degradation("hole_12").apply(digits), step_size=1.0)
+        dr.restore_samples(model, deg.get_degradation("hole_12").apply(digits), algorithm="repaint", step_size=1.0)
     with pytest.raises(ValueError, match="resample is an option of 'repaint'"):
         dr.restore_samples(model, blurred, resample=4)
     with pytest.raises(ValueError, match="handles hole, missing.*not 'salt_pepper_10'"):

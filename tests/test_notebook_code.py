@@ -1,6 +1,6 @@
 """The model code that the notebooks show in cells is the library's code, line for line.
 
-Notebooks 03, 05, 09 and 10 put the code a learner should read and change in cells tagged
+Notebooks 03, 05, 06, 07, 09, 10 and 11 put the code a learner should read and change in cells tagged
 ``library-code`` (see scripts/sync_library_code.py): the notebook's version runs there, the
 library's runs everywhere else (tests, benchmarks, shipped weights), so the two must not drift.
 
@@ -36,6 +36,7 @@ EXPECTED = {
                            "course_lib.diffusion.Diffusion"],
     "09_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
     "10_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
+    "11_diffusion_restoration": ["course_lib.posterior_sampling.inpaint", "course_lib.posterior_sampling.dps"],
 }
 
 
