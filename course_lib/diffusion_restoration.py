@@ -149,7 +149,7 @@ def diffusion_restorer(model, *, num_samples: int = 1, name: str | None = None, 
 
 def load_prior(retrain: bool = False):
     """The shipped unconditional flow-matching model ``flow_mnist_unconditional`` (notebook 07's recipe
-    without labels, EMA weights, sha256 checked) or, with ``retrain``, one trained now (about 45
+    without labels, EMA weights, sha256 checked) or, with ``retrain``, one trained now (about 40
     minutes on 2 CPU cores): ``(model, manifest_or_None)``.
 
     Introduced in notebook 11_diffusion_restoration.
