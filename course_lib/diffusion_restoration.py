@@ -50,6 +50,12 @@ def dps_step_size(degradation) -> float:
 
     Introduced in notebook 11_diffusion_restoration.
     """
+    if not isinstance(degradation, deg.Degradation):
+        raise TypeError(f"degradation must be a degradations.Degradation (get_degradation(name)), "
+                        f"got {type(degradation).__name__}.")
+    if degradation.name not in DPS_STEP_SIZES and degradation.kind not in DPS_STEP_SIZES:
+        raise ValueError(f"DPS has no step size for {degradation.name!r}: it restores damage of the form "
+                         f"y = A x + Gaussian noise ({', '.join(DEFAULT_ALGORITHM)}).")
     return DPS_STEP_SIZES.get(degradation.name, DPS_STEP_SIZES[degradation.kind])
 
 

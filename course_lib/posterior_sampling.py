@@ -400,7 +400,9 @@ def mean_and_spread(samples, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
     Introduced in notebook 11_diffusion_restoration.
     """
-    samples = np.asarray(samples, dtype=np.float64)
+    samples = _finite(samples, "samples")
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -samples.ndim <= axis < samples.ndim:
+        raise ValueError(f"axis must be an integer axis of the samples' {samples.ndim} axes, got {axis!r}.")
     if samples.ndim < 2 or samples.shape[axis] < 2:
         raise ValueError(f"samples must hold at least 2 restorations along axis {axis}, got shape {samples.shape}.")
     return samples.mean(axis=axis), samples.std(axis=axis, ddof=1)

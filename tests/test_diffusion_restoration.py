@@ -155,3 +155,10 @@ def test_every_kind_of_damage_has_a_tuned_dps_step_and_the_default_uses_it(model
     np.testing.assert_array_equal(tuned, explicit)
     monkeypatch.setitem(dr.DPS_STEP_SIZES, "blur", 0.0)     # no guidance: another result
     assert not np.array_equal(dr.restore_samples(model, damaged, algorithm="dps", num_steps=3, seed=1), tuned)
+
+
+def test_the_step_size_lookup_names_what_it_needs():
+    with pytest.raises(TypeError, match="Degradation"):
+        dr.dps_step_size("blur")
+    with pytest.raises(ValueError, match="no step size for 'salt_pepper_10'"):
+        dr.dps_step_size(deg.get_degradation("salt_pepper_10"))

@@ -217,3 +217,17 @@ def test_mean_and_spread_are_the_sample_mean_and_standard_deviation():
 def test_bad_input_is_refused_with_a_message_naming_what_was_expected(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_mean_and_spread_refuses_nan_a_missing_axis_and_a_single_sample():
+    samples = np.random.default_rng(0).random((2, 3, 4))
+    mean, spread = ps.mean_and_spread(samples)
+    np.testing.assert_allclose(spread, samples.std(axis=1, ddof=1))
+    np.testing.assert_allclose(mean, samples.mean(axis=1))
+    samples[0, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        ps.mean_and_spread(samples)
+    with pytest.raises(ValueError, match="axis must be"):
+        ps.mean_and_spread(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="at least 2 restorations"):
+        ps.mean_and_spread(np.zeros((2, 1, 4)))
