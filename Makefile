@@ -1,6 +1,8 @@
 # Deep Learning for Image Generation and Restoration: the course's commands.
 #   make course   set up, execute every notebook at BUDGET (default cpu) into build/, render HTML
 #   make test     set up, run the unit tests, then execute every notebook at the smoke budget
+#                 (compared by nbval) and every notebook with a DATASET parameter on Fashion-MNIST
+#   make course-fashion  set up, execute the notebooks with a DATASET parameter on Fashion-MNIST at BUDGET
 #   make lab      set up and start JupyterLab on the notebooks
 #   make check-html  (maintainers) open the rendered course in headless Chromium and check every page
 #   make versions    (maintainers) run notebooks 00, 03, 09 on the oldest and newest TensorFlow/Keras
@@ -11,6 +13,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUDGET ?= cpu
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# the notebooks whose parameters cell has DATASET (they run on Fashion-MNIST too)
+FASHION_NOTEBOOKS := $(shell grep -l '"DATASET = ' $(NOTEBOOKS))
 
 # TensorFlow's start-up banners would otherwise land in cell outputs (and break nbval).
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -19,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # training checkpoints of notebook runs stay inside the checkout (make clean removes them)
 export COURSE_WORKDIR ?= $(CURDIR)/build/work
 
-.PHONY: setup course test lab check-html versions fashion-mnist lock strip golden clean
+.PHONY: setup course course-fashion test lab check-html versions fashion-mnist lock strip golden clean
 
 # Python 3.11+ installs the exact versions CI uses; 3.10 the ranges from pyproject.toml.
 $(VENV)/.installed: pyproject.toml requirements-lock.txt
@@ -61,6 +65,10 @@ course: setup
 	$(BIN)/python scripts/render_course.py --executed build/$(BUDGET) --output build/html
 	@echo "Open build/html/index.html in a browser."
 
+course-fashion: setup
+	$(BIN)/python scripts/run_notebooks.py --budget $(BUDGET) --dataset fashion_mnist \
+	  --output build/$(BUDGET)-fashion_mnist $(FASHION_NOTEBOOKS)
+
 # oneDNN's CPU kernels make convolutional training 1.5-1.8x faster, but TensorFlow warns that
 # they change round-off (other computation orders), so only the nbval-compared test run turns them off.
 test: export TF_ENABLE_ONEDNN_OPTS := 0
@@ -69,6 +77,8 @@ test: setup
 	$(BIN)/python scripts/run_notebooks.py --budget smoke --prepare-only --output build/nbval $(NOTEBOOKS)
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/notebooks/sanitize.cfg \
 	  --nbval-cell-timeout 600 -p tests.notebooks.timing build/nbval -q
+	$(BIN)/python scripts/run_notebooks.py --budget smoke --dataset fashion_mnist \
+	  --output build/smoke-fashion_mnist $(FASHION_NOTEBOOKS)
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -71,14 +71,25 @@ def main(argv=None) -> int:
     parser.add_argument("--cgan-sweep", action="store_true",
                         help="add notebook 10's lambda sweep of the hole cGAN (4 fine-tunes of 250 updates)")
     parser.add_argument("--output", type=pathlib.Path, default=None, help="also write the result as JSON here")
+    parser.add_argument("--dataset", choices=data.DATASET_NAMES, default="mnist",
+                        help="the images to restore, scored by that dataset's judge")
+    parser.add_argument("--train-seconds", type=float, default=None,
+                        help="with --dataset fashion_mnist: one training limit for every learned restorer")
     arguments = parser.parse_args(argv)
+    if arguments.dataset != "mnist" and (arguments.diffusion or arguments.cgan_sweep):
+        parser.error("--diffusion and --cgan-sweep use models shipped for digits only; leave them out with --dataset")
 
     started = time.perf_counter()
-    dataset = data.load_dataset("mnist", source="subset", verbose=False)
+    dataset = data.judged_split(arguments.dataset)
+    items = data.ITEM_NAMES[arguments.dataset]
     count = min(arguments.num_images, len(dataset.x_test))
     clean, labels = dataset.x_test[:count], dataset.y_test[:count]
     restorers = restoration.classical_restorers(dataset.x_train)
-    if not arguments.no_learned:
+    trained_seconds = {}
+    if not arguments.no_learned and arguments.dataset != "mnist":
+        learned, trained_seconds = trained_now(dataset.x_train, arguments.train_seconds)
+        restorers += learned
+    elif not arguments.no_learned:
         learned = learned_restoration.shipped_restorers() + pix2pix.shipped_restorers()
         print(f"learned restorers: {', '.join(f'{r.name} ({r.handles[0]})' for r in learned) or 'none shipped'}")
         restorers += learned
@@ -87,12 +98,13 @@ def main(argv=None) -> int:
 
         restorers += diffusion_restoration.shipped_restorers(num_samples=(1, arguments.diffusion_samples))
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
-          f"{len(dataset.x_test):,} held-out digits (slow restorers: "
-          f"{arguments.slow_images or count} digits); parameters tuned on training digits only.\n")
+          f"{len(dataset.x_test):,} held-out {items} (slow restorers: "
+          f"{arguments.slow_images or count} {items}); parameters tuned on training digits only.\n")
     print(benchmark.TABLE_HEADER)
     result = benchmark.benchmark(restorers, clean, labels, degradations=arguments.degradations,
-                                 evaluator=load_evaluator()[0], reference_images=dataset.x_train,
-                                 seed=arguments.seed, slow_num_images=arguments.slow_images)
+                                 evaluator=load_evaluator(dataset=arguments.dataset)[0],
+                                 reference_images=dataset.x_train, seed=arguments.seed,
+                                 slow_num_images=arguments.slow_images, dataset=arguments.dataset)
     if arguments.cgan_sweep and "hole_12" in arguments.degradations:
         result = benchmark.BenchmarkResult(result.rows + tuple(cgan_sweep_rows(dataset, clean, labels)),
                                            result.clean_accuracy, result.fid_floor,
@@ -102,10 +114,31 @@ def main(argv=None) -> int:
         path = benchmark.save_result(result, arguments.output, command="python " + " ".join(
             [pathlib.Path(__file__).relative_to(pathlib.Path(__file__).parents[1]).as_posix(), *(argv or sys.argv[1:])]),
             date=datetime.date.today().isoformat(), slow_images=arguments.slow_images or count,
-            diffusion_samples=arguments.diffusion_samples if arguments.diffusion else None)
+            diffusion_samples=arguments.diffusion_samples if arguments.diffusion else None,
+            dataset=arguments.dataset, training_seconds=trained_seconds or None)
         print(f"wrote {path}")
     print(f"\nBenchmark {result.seconds:.0f} s; whole script {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+def trained_now(images, seconds=None) -> tuple[list, dict]:
+    """Every shipped learned recipe (and the cGAN, from the hole U-Net) trained now on ``images``
+    for its shipped time limit, or ``seconds`` each: ``(restorers, training seconds by name)``."""
+    restorers, spent, models = [], {}, {}
+    for name, recipe in learned_restoration.SHIPPED_RESTORERS.items():
+        config = recipe if seconds is None else dataclasses.replace(recipe, max_seconds=seconds)
+        model, history = learned_restoration.train_learned_restorer(config, images, verbose=0, restart=True)
+        models[name], spent[name] = model, round(history.training_seconds, 1)
+        restorers.append(learned_restoration.learned_restorer(model, recipe.architecture, (recipe.degradation,)))
+        print(f"trained {name}: {spent[name]:.0f} s", flush=True)
+    config = pix2pix.SHIPPED_CONFIG if seconds is None else dataclasses.replace(pix2pix.SHIPPED_CONFIG,
+                                                                               max_seconds=seconds)
+    cgan, history = pix2pix.train_pix2pix(config, images, generator=models[pix2pix.MSE_UNET_NAME], verbose=0,
+                                          restart=True)
+    spent["pix2pix_hole_12"] = round(history.training_seconds, 1)
+    restorers.append(pix2pix.pix2pix_restorer(cgan.generator))
+    print(f"trained the cGAN from that U-Net: {spent['pix2pix_hole_12']:.0f} s", flush=True)
+    return restorers, spent
 
 
 def cgan_sweep_rows(dataset, clean, labels, weights=(0.0, 0.03, 0.1, 0.3)) -> list:

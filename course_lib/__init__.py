@@ -32,6 +32,10 @@ Modules (each opens with what it is for and which notebooks use it):
 - ``course_lib.pix2pix``: the conditional GAN restorer of notebook 10 (PatchGAN, L1 + lambda * adversarial).
 - ``course_lib.decisions`` / ``course_lib.challenges``: notebook 13's measured decision table (read from the
   shipped manifests) and its experiments: overfitting, memorisation, data size, width, latent traversals.
+- ``course_lib.posterior_sampling`` / ``course_lib.diffusion_restoration``: zero-shot restoration with a
+  diffusion prior (RePaint, DPS, the matching-noise start) and its checks on a 2-D mixture (notebook 11).
+- ``course_lib.generalisation``: notebook 13's two-dataset table: which lessons of the digits hold on
+  Fashion-MNIST, read from the benchmarks' results on both datasets.
 
 Importing the package does not import TensorFlow: submodules import it when they need it. It
 does check that some TensorFlow is installed (``tensorflow``, ``tensorflow-cpu`` or any other

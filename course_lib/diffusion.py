@@ -619,7 +619,8 @@ def train_and_save(config: DiffusionConfig = SHIPPED_CONFIG, *, name: str = PRET
     resume = boolean(resume, "resume")
     run_config = {**dataclasses.asdict(config), "num_images": len(mnist.x_train)}
     before = training.trained_seconds(training.run_folder(run_config, seed=config.seed, batch_size=config.batch_size,
-                                                          workdir=workdir, name=config.family.replace(" ", "_"))) \
+                                                          workdir=workdir, name=config.family.replace(" ", "_"),
+                                                          images=mnist.x_train)) \
         if resume else 0.0
     curve = FIDOverTraining(evaluator, mnist.x_test, checkpoint_seconds, already_trained=before)
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -153,16 +153,18 @@ def diffusion_restorer(model, *, num_samples: int = 1, name: str | None = None, 
                     slow=True)
 
 
-def load_prior(retrain: bool = False):
+def load_prior(retrain: bool = False, *, config=None, images=None, verbose="auto"):
     """The shipped unconditional flow-matching model ``flow_mnist_unconditional`` (notebook 07's recipe
     without labels, EMA weights, sha256 checked) or, with ``retrain``, one trained now (about 40
-    minutes on 2 CPU cores): ``(model, manifest_or_None)``.
+    minutes on 2 CPU cores): ``(model, manifest_or_None)``. ``config`` and ``images`` (no labels)
+    go to :func:`course_lib.diffusion.load_diffusion`: another recipe or time limit, other images.
 
     Introduced in notebook 11_diffusion_restoration.
     """
     from course_lib import diffusion
 
-    return diffusion.load_diffusion(diffusion.UNCONDITIONAL_NAME, retrain=retrain)
+    return diffusion.load_diffusion(diffusion.UNCONDITIONAL_NAME, retrain=retrain, config=config, images=images,
+                                    verbose=verbose)
 
 
 def shipped_restorers(num_samples=(1, 16), **options) -> list:

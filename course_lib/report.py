@@ -47,3 +47,21 @@ def headline(label: str, value, *, unit: str = "", reference: str | None = None,
     else:
         print(text)
     return record
+
+
+def dataset_note(dataset: str) -> None:
+    """Say, for a dataset other than MNIST, that the notebook's prose describes its MNIST run.
+
+    A notebook's text is written against the outputs of its MNIST run; with another
+    ``DATASET`` every printed number and figure is the new dataset's, and this line says so
+    once, where the data is loaded. For ``"mnist"`` it prints nothing.
+
+    Introduced in notebook 03_dcgan_mnist.
+    """
+    from course_lib.data import DATASET_NAMES
+    from course_lib._checks import one_of
+
+    one_of(dataset, DATASET_NAMES, "dataset name")
+    if dataset != "mnist":
+        print(f"DATASET = {dataset!r}: every number and figure below is measured on these images, with their own "
+              f"judge; the text between the cells describes the MNIST run and its numbers, not these.")

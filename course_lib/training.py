@@ -282,13 +282,30 @@ def _check_max_seconds(max_seconds):
     return max_seconds
 
 
-def run_folder(config: dict, *, seed: int, batch_size: int, workdir=None, name: str = "run") -> pathlib.Path:
+def images_fingerprint(images) -> str:
+    """A short sha256 of an image array's shape, dtype and bytes: which data a run trains on.
+
+    Introduced in notebook 05_vae_mnist.
+    """
+    images = np.ascontiguousarray(images)
+    digest = hashlib.sha256(f"{images.shape}{images.dtype}".encode())
+    digest.update(images.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def run_folder(config: dict, *, seed: int, batch_size: int, workdir=None, name: str = "run",
+               images=None) -> pathlib.Path:
     """The folder where :func:`resumable_fit` keeps the checkpoint of the run ``config`` defines.
+
+    ``images``: the training images, whose fingerprint joins the key, so that the same recipe on
+    other images (clothes instead of digits) starts its own run instead of resuming the other's.
 
     Introduced in notebook 05_vae_mnist.
     """
     workdir = pathlib.Path(workdir) if workdir is not None else DEFAULT_WORKDIR
     key = {field: value for field, value in config.items() if field != "epochs"}  # more epochs continue a run
+    if images is not None:
+        key["images"] = images_fingerprint(images)
     return workdir / f"{name}-{config_key({**key, 'seed': seed, 'batch_size': batch_size})}"
 
 
@@ -328,7 +345,7 @@ def resumable_fit(model, data, *, epochs: int, batch_size: int, config: dict, se
     if getattr(model, "optimizer", None) is None and not hasattr(model, "build_optimizers"):
         raise ValueError("resumable_fit needs a compiled model: call model.compile(...) first.")
     arrays = data if isinstance(data, tuple) else (data,)
-    run_dir = run_folder(config, seed=seed, batch_size=batch_size, workdir=workdir, name=name)
+    run_dir = run_folder(config, seed=seed, batch_size=batch_size, workdir=workdir, name=name, images=arrays[0])
     if restart and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
     python scripts/run_notebooks.py --budget cpu --output build/cpu notebooks/*.ipynb
 
-papermill injects ``BUDGET`` into each notebook's ``parameters`` cell. With ``--prepare-only``
+papermill injects ``BUDGET`` into each notebook's ``parameters`` cell, and with ``--dataset
+fashion_mnist`` also ``DATASET`` (only notebooks whose parameters cell has ``DATASET`` may be
+given then: the others would silently run on digits). With ``--prepare-only``
 the notebooks are only parameterised (their golden outputs kept), for nbval to execute and
 compare. Times go to ``<output>/timings.json`` for the rendered index. After each notebook one
 line says how it went, how long it took and about how long the rest will take (from the times
@@ -25,6 +27,20 @@ import time
 import papermill
 
 BUDGETS = ("smoke", "cpu", "gpu", "auto")
+DATASETS = ("mnist", "fashion_mnist")
+
+
+def has_parameter(notebook: pathlib.Path, name: str) -> bool:
+    """Whether ``notebook``'s cell tagged ``parameters`` assigns ``name``."""
+    import ast
+
+    cells = json.loads(notebook.read_text())["cells"]
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            return any(isinstance(node, ast.Assign) and any(getattr(target, "id", None) == name
+                                                            for target in node.targets) for node in tree.body)
+    return False
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
@@ -60,11 +76,18 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--prepare-only", action="store_true")
     parser.add_argument("--retrain", action="store_true", help="set RETRAIN = True in every notebook")
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
+                        help="set DATASET in every notebook (each must have the parameter)")
     args = parser.parse_args(argv)
-    args.output.mkdir(parents=True, exist_ok=True)
     parameters = {"BUDGET": args.budget}
     if args.retrain:
         parameters["RETRAIN"] = True
+    if args.dataset is not None:
+        lacking = [notebook.name for notebook in args.notebooks if not has_parameter(notebook, "DATASET")]
+        if lacking:
+            parser.error(f"--dataset needs a DATASET parameter, which {', '.join(lacking)} lack(s)")
+        parameters["DATASET"] = args.dataset
+    args.output.mkdir(parents=True, exist_ok=True)
     timings, failures = {}, []
     timings_path = args.output / "timings.json"
     try:

@@ -226,6 +226,7 @@ def test_every_shipped_manifest_config_passes_the_rules():
     from course_lib import training
 
     classes = {"dcgan_mnist": gan.DCGANConfig, "evaluator": evaluator.EvaluatorConfig,
+               "evaluator_fashion_mnist": evaluator.EvaluatorConfig,
                "pix2pix_hole_12": pix2pix.Pix2PixConfig, "vae_mnist_latent2": vae.VAEConfig,
                "vae_mnist_latent16": vae.VAEConfig, "flow_mnist": diffusion.DiffusionConfig,
                "flow_mnist_unconditional": diffusion.DiffusionConfig}

@@ -69,3 +69,29 @@ def test_the_step_size_script_picks_the_best_one_sample_psnr(monkeypatch, capsys
     assert set(scores) == {0.0, 3.0}
     chosen = json.loads(lines[-2].split(": ", 1)[1].replace("'", '"'))["blur"]
     assert chosen == max(scores, key=scores.get)
+
+
+def test_the_benchmark_on_clothes_trains_its_learned_restorers_and_records_it(tmp_path):
+    from course_lib import data
+
+    try:
+        data.fashion_mnist_dir()
+    except FileNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (make fashion-mnist)")
+    script = load_script("restoration_benchmark")
+    output = tmp_path / "clothes.json"
+    assert script.main(["--dataset", "fashion_mnist", "--num-images", "12", "--degradations", "hole_12",
+                        "--train-seconds", "0.5", "--output", str(output)]) == 0
+    result, extra = benchmark.load_result(output)
+    assert extra["dataset"] == "fashion_mnist"
+    assert set(extra["training_seconds"]) == {*script.learned_restoration.SHIPPED_RESTORERS, "pix2pix_hole_12"}
+    hole_rows = {row.restorer for row in result.rows if row.degradation == "hole_12"}
+    assert {"damaged input", "biharmonic inpainting", "U-Net", "cGAN (pix2pix)"} <= hole_rows
+    assert all(row.num_images == 12 for row in result.rows)
+
+
+def test_the_benchmark_refuses_digit_only_models_on_clothes():
+    script = load_script("restoration_benchmark")
+    for option in ("--diffusion", "--cgan-sweep"):
+        with pytest.raises(SystemExit):
+            script.main(["--dataset", "fashion_mnist", option])

@@ -1,0 +1,226 @@
+"""Do the course's lessons carry over from digits to clothes? The two-dataset table of notebook 13.
+
+Every number the course measures comes from MNIST, the easiest images there are. The benchmarks
+run the same recipes on Fashion-MNIST too (``--dataset fashion_mnist``), each dataset scored by
+its own frozen judge (:func:`course_lib.evaluator.load_evaluator`), with the same training
+seconds per model. This module reads their committed results and lines the datasets up:
+
+- generators (``benchmarks/generation_benchmark*.json``): each family's FID at the same training
+  seconds, divided by its dataset's real-vs-real floor, since FIDs from two judges are not on
+  one scale but their ratio to each judge's own floor is comparable in kind;
+- restorers (``benchmarks/results/restoration_benchmark_<dataset>.json``): per degradation, the
+  best classical and the best learned PSNR and the learned model's gain in dB, a difference of
+  PSNRs on the same images, which needs no judge at all.
+
+:func:`conclusions` then checks the course's main claims on each dataset.
+
+Introduced in notebook 13_choosing_methods_and_challenges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+from typing import Mapping
+
+from course_lib._checks import one_of
+
+RESULTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+DATASETS = ("mnist", "fashion_mnist")
+LEARNED_RESTORERS = ("DnCNN", "U-Net", "cGAN (pix2pix)")
+"""Restorer names of the benchmark that are trained networks; every other name but the damaged input is classical."""
+
+
+def generation_path(dataset: str, folder=None) -> pathlib.Path:
+    """``generation_benchmark.json`` (digits) or ``generation_benchmark_<dataset>.json``.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    one_of(dataset, DATASETS, "dataset name")
+    folder = pathlib.Path(folder) if folder is not None else RESULTS_DIR
+    return folder / ("generation_benchmark.json" if dataset == "mnist" else f"generation_benchmark_{dataset}.json")
+
+
+def restoration_path(dataset: str, folder=None) -> pathlib.Path:
+    """``restoration_benchmark_<dataset>.json``.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    one_of(dataset, DATASETS, "dataset name")
+    folder = pathlib.Path(folder) if folder is not None else RESULTS_DIR
+    return folder / f"restoration_benchmark_{dataset}.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationRow:
+    """One generator family on one dataset at one training budget.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    family: str
+    dataset: str
+    training_seconds: float
+    fid: float
+    floor: float
+
+    @property
+    def fid_over_floor(self) -> float:
+        return self.fid / self.floor
+
+
+@dataclasses.dataclass(frozen=True)
+class RestorationRow:
+    """One degradation on one dataset: the best classical and the best learned restorer by PSNR.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    degradation: str
+    dataset: str
+    classical: str
+    classical_psnr: float
+    learned: str
+    learned_psnr: float
+    damaged_psnr: float
+    num_images: int
+
+    @property
+    def gain_db(self) -> float:
+        """How many dB the best learned restorer adds over the best classical one."""
+        return self.learned_psnr - self.classical_psnr
+
+
+def _read_json(path: pathlib.Path, command: str) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: it is written by `{command}`.")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); rerun `{command}`.") from None
+
+
+def generation_rows(report: Mapping, dataset: str, budget_seconds: float = 300.0) -> list[GenerationRow]:
+    """The families of one ``generation_benchmark.py`` report at ``budget_seconds``.
+
+    A report whose runs never reached that budget is a ``ValueError`` naming the budgets it has.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    one_of(dataset, DATASETS, "dataset name")
+    try:
+        families, floor = report["families"], float(report["fid_floor_real_vs_real"])
+    except (KeyError, TypeError):
+        raise ValueError("report must be a generation_benchmark.py result with 'families' and "
+                         "'fid_floor_real_vs_real'.") from None
+    rows = []
+    for result in families.values():
+        matching = [row for row in result["rows"] if math.isclose(row["budget_seconds"], budget_seconds)]
+        if not matching:
+            budgets = sorted({row["budget_seconds"] for row in result["rows"]})
+            raise ValueError(f"{result['label']!r} has no row at {budget_seconds:g} s; it has {budgets}.")
+        rows.append(GenerationRow(result["label"], dataset, matching[0]["training_seconds"], matching[0]["fid"],
+                                  floor))
+    return rows
+
+
+def restoration_rows(result, dataset: str) -> list[RestorationRow]:
+    """Per degradation of a :class:`~course_lib.benchmark.BenchmarkResult`: best classical against best learned PSNR.
+
+    Degradations that no learned restorer handled are left out.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    one_of(dataset, DATASETS, "dataset name")
+    rows = []
+    for degradation in dict.fromkeys(row.degradation for row in result.rows):
+        candidates = [row for row in result.rows if row.degradation == degradation]
+        learned = [row for row in candidates if row.restorer in LEARNED_RESTORERS]
+        classical = [row for row in candidates if row.restorer not in LEARNED_RESTORERS
+                     and row.restorer != "damaged input"]
+        damaged = [row for row in candidates if row.restorer == "damaged input"]
+        if not learned or not classical:
+            continue
+        best_learned = max(learned, key=lambda row: row.psnr)
+        best_classical = max(classical, key=lambda row: row.psnr)
+        rows.append(RestorationRow(degradation, dataset, best_classical.restorer, best_classical.psnr,
+                                   best_learned.restorer, best_learned.psnr,
+                                   damaged[0].psnr if damaged else math.nan, best_learned.num_images))
+    return rows
+
+
+def load_tables(folder=None, budget_seconds: float = 300.0) -> tuple[list[GenerationRow], list[RestorationRow]]:
+    """Both datasets' generation and restoration rows from the committed benchmark results.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    from course_lib import benchmark
+
+    generation, restoration = [], []
+    for dataset in DATASETS:
+        suffix = "" if dataset == "mnist" else f" --dataset {dataset} --output benchmarks/results/" \
+                                               f"generation_benchmark_{dataset}"
+        report = _read_json(generation_path(dataset, folder), "python benchmarks/generation_benchmark.py" + suffix)
+        generation += generation_rows(report, dataset, budget_seconds)
+        path = restoration_path(dataset, folder)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: it is written by `python benchmarks/restoration_benchmark.py "
+                                    f"--dataset {dataset} --output {path.relative_to(path.parents[2])}`.")
+        result, _ = benchmark.load_result(path)
+        restoration += restoration_rows(result, dataset)
+    return generation, restoration
+
+
+def format_tables(generation, restoration) -> str:
+    """The two datasets side by side: FID over floor per family, PSNR gain per degradation.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    lines = [f"{'generator':<34} {'digits: FID / floor':>20} {'clothes: FID / floor':>21}"]
+    by_key = {(row.family, row.dataset): row for row in generation}
+    for family in dict.fromkeys(row.family for row in generation):
+        cells = []
+        for dataset in DATASETS:
+            row = by_key.get((family, dataset))
+            cells.append(f"{row.fid:7.1f} / {row.floor:4.2f} = {row.fid_over_floor:5.1f}" if row else "-")
+        lines.append(f"{family:<34} {cells[0]:>20} {cells[1]:>21}")
+    lines.append("")
+    lines.append(f"{'degradation':<11} {'dataset':<8} {'best classical':<24} {'dB':>6} {'best learned':<16} "
+                 f"{'dB':>6} {'gain dB':>8}")
+    by_degradation = {}
+    for row in restoration:
+        by_degradation.setdefault(row.degradation, []).append(row)
+    for degradation, rows in by_degradation.items():
+        for row in sorted(rows, key=lambda row: DATASETS.index(row.dataset)):
+            name = "digits" if row.dataset == "mnist" else "clothes"
+            lines.append(f"{degradation:<11} {name:<8} {row.classical:<24} {row.classical_psnr:>6.2f} "
+                         f"{row.learned:<16} {row.learned_psnr:>6.2f} {row.gain_db:>+8.2f}")
+    return "\n".join(lines)
+
+
+def conclusions(generation, restoration) -> dict:
+    """The course's claims, checked on each dataset: ``{claim: {dataset: bool}}``.
+
+    - ``"learned beats classical everywhere"``: the best learned PSNR is above the best classical
+      one on every degradation measured;
+    - ``"U-Net beats biharmonic on the hole by 3 dB or more"``: notebook 09's inpainting margin;
+    - ``"the generators rank alike"``: each dataset's order of families by FID over floor is the
+      digits' order (True for the digits themselves);
+    - ``"<family> is the best generator"`` for the family with the lowest FID over floor on digits.
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    claims: dict = {"learned beats classical everywhere": {}, "U-Net beats biharmonic on the hole by 3 dB or more": {}}
+    for dataset in DATASETS:
+        rows = [row for row in restoration if row.dataset == dataset]
+        claims["learned beats classical everywhere"][dataset] = bool(rows) and all(row.gain_db > 0 for row in rows)
+        hole = [row for row in rows if row.degradation == "hole_12"]
+        claims["U-Net beats biharmonic on the hole by 3 dB or more"][dataset] = bool(hole) and hole[0].gain_db >= 3.0
+    order = {dataset: [row.family for row in sorted((row for row in generation if row.dataset == dataset),
+                                                    key=lambda row: row.fid_over_floor)] for dataset in DATASETS}
+    claims["the generators rank alike"] = {dataset: order[dataset] == order["mnist"] for dataset in DATASETS}
+    if order["mnist"]:
+        best = order["mnist"][0]
+        claims[f"{best} is the best generator"] = {dataset: bool(order[dataset]) and order[dataset][0] == best
+                                                   for dataset in DATASETS}
+    return claims
