@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from course_lib import degradations as deg
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import one_of, as_image_batch, positive_int
 from course_lib.degradations import Damaged
 from course_lib.restorer import Restorer
 
@@ -122,6 +122,10 @@ def benchmark(restorers: Sequence[Restorer], clean_images, labels, *,
     degradations = [deg.get_degradation(name) for name in degradations]
     if slow_num_images is not None:
         slow_num_images = min(positive_int(slow_num_images, "slow_num_images"), len(clean_images))
+    if dataset is not None:
+        from course_lib.data import DATASET_NAMES
+
+        one_of(dataset, DATASET_NAMES, "dataset name")
     if evaluator is None:
         from course_lib.evaluator import load_evaluator
 

@@ -159,7 +159,7 @@ class Evaluator:
     @property
     def dataset(self) -> str:
         """The dataset this judge was trained on (its manifest's; ``"mnist"`` without one)."""
-        recorded = (self.manifest or {}).get("config", {}).get("dataset", "mnist")
+        recorded = ((self.manifest or {}).get("config") or {}).get("dataset", "mnist")
         return recorded
 
     def check_dataset(self, dataset) -> None:
@@ -260,6 +260,8 @@ def load_evaluator(name: str | None = None, *, dataset: str | None = None, retra
         name = PRETRAINED_NAMES[dataset]
     else:
         one_of(name, tuple(PRETRAINED_NAMES.values()), "shipped evaluator")
+        if dataset is not None:
+            one_of(dataset, tuple(PRETRAINED_NAMES), "dataset name")
         named = next(key for key, value in PRETRAINED_NAMES.items() if value == name)
         if dataset is not None and dataset != named:
             raise ValueError(f"the evaluator {name!r} judges {named!r} images, not {dataset!r} ones: "
