@@ -150,7 +150,9 @@ class Evaluator:
     Introduced in notebook 01_images_tensors_and_cnns.
     """
 
-    def __init__(self, model: keras.Model, manifest: dict | None = None, batch_size: int = 500):
+    def __init__(self, model: keras.Model, manifest: dict | None = None, batch_size: int = 500,
+                 dataset: str | None = None):
+        self._dataset = None if dataset is None else one_of(dataset, tuple(PRETRAINED_NAMES), "dataset name")
         self.model = model
         self.manifest = manifest
         self.batch_size = positive_int(batch_size, "batch_size")
@@ -158,7 +160,9 @@ class Evaluator:
 
     @property
     def dataset(self) -> str:
-        """The dataset this judge was trained on (its manifest's; ``"mnist"`` without one)."""
+        """The dataset this judge was trained on: ``dataset`` as given, else its manifest's, else ``"mnist"``."""
+        if self._dataset is not None:
+            return self._dataset
         recorded = ((self.manifest or {}).get("config") or {}).get("dataset", "mnist")
         return recorded
 
@@ -296,7 +300,7 @@ def train_and_save(config: EvaluatorConfig = EvaluatorConfig(), verbose=2, folde
     split = data.judged_split(config.dataset)
     model, history = train_evaluator(config, split.x_train, split.y_train, verbose=verbose, workdir=None,
                                      restart=True)
-    evaluator = Evaluator(model)
+    evaluator = Evaluator(model, dataset=config.dataset)
     test_features = evaluator.features(split.x_test)
     train_features = evaluator.features(split.x_train)
     noise = np.random.default_rng(config.seed).random((2000, *IMAGE_SHAPE), dtype=np.float32)

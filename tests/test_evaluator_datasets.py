@@ -142,3 +142,14 @@ def test_the_benchmark_refuses_a_judge_of_other_images(clothes_judge):
     with pytest.raises(ValueError, match="judges 'fashion_mnist' images and cannot score 'mnist'"):
         benchmark.benchmark([restoration.damaged_input()], digits.x_test[:4], digits.y_test[:4],
                             degradations=["hole_12"], evaluator=clothes_judge, dataset="mnist", verbose=False)
+
+
+def test_a_judge_without_manifest_can_say_its_dataset(clothes_judge):
+    bare = evaluator.Evaluator(clothes_judge.model)
+    assert bare.dataset == "mnist"                       # no manifest, no dataset: the digits' judge
+    named = evaluator.Evaluator(clothes_judge.model, dataset="fashion_mnist")
+    named.check_dataset("fashion_mnist")
+    with pytest.raises(ValueError, match="cannot score 'mnist'"):
+        named.check_dataset("mnist")
+    with pytest.raises(ValueError, match="dataset name"):
+        evaluator.Evaluator(clothes_judge.model, dataset="cifar10")
