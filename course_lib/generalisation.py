@@ -5,12 +5,12 @@ run the same recipes on Fashion-MNIST too (``--dataset fashion_mnist``), each da
 its own frozen judge (:func:`course_lib.evaluator.load_evaluator`), with the same training
 seconds per model. This module reads their committed results and lines the datasets up:
 
-- generators (``benchmarks/generation_benchmark*.json``): each family's FID at the same training
+- generators (``benchmarks/results/generation_benchmark*.json``): each family's FID at the same training
   seconds, divided by its dataset's real-vs-real floor, since FIDs from two judges are not on
   one scale but their ratio to each judge's own floor is comparable in kind;
 - restorers (``benchmarks/results/restoration_benchmark_<dataset>.json``): per degradation, the
   best classical and the best learned PSNR and the learned model's gain in dB, a difference of
-  PSNRs on the same images, which needs no judge at all.
+  PSNRs on the same images (slow rows scored on a subset are left out), which needs no judge.
 
 :func:`conclusions` then checks the course's main claims on each dataset.
 
@@ -127,6 +127,8 @@ def generation_rows(report: Mapping, dataset: str, budget_seconds: float = 300.0
 def restoration_rows(result, dataset: str) -> list[RestorationRow]:
     """Per degradation of a :class:`~course_lib.benchmark.BenchmarkResult`: best classical against best learned PSNR.
 
+    Both are taken on the same images: a classical row scored on another number of images than the
+    best learned one (a slow restorer such as BM3D, run on a subset) is left out of the contest.
     Degradations that no learned restorer handled are left out.
 
     Introduced in notebook 13_choosing_methods_and_challenges.
@@ -136,12 +138,14 @@ def restoration_rows(result, dataset: str) -> list[RestorationRow]:
     for degradation in dict.fromkeys(row.degradation for row in result.rows):
         candidates = [row for row in result.rows if row.degradation == degradation]
         learned = [row for row in candidates if row.restorer in LEARNED_RESTORERS]
-        classical = [row for row in candidates if row.restorer not in LEARNED_RESTORERS
-                     and row.restorer != "damaged input"]
-        damaged = [row for row in candidates if row.restorer == "damaged input"]
-        if not learned or not classical:
+        if not learned:
             continue
         best_learned = max(learned, key=lambda row: row.psnr)
+        classical = [row for row in candidates if row.restorer not in LEARNED_RESTORERS
+                     and row.restorer != "damaged input" and row.num_images == best_learned.num_images]
+        damaged = [row for row in candidates if row.restorer == "damaged input"]
+        if not classical:
+            continue
         best_classical = max(classical, key=lambda row: row.psnr)
         rows.append(RestorationRow(degradation, dataset, best_classical.restorer, best_classical.psnr,
                                    best_learned.restorer, best_learned.psnr,
@@ -172,19 +176,23 @@ def load_tables(folder=None, budget_seconds: float = 300.0) -> tuple[list[Genera
 
 
 def format_tables(generation, restoration) -> str:
-    """The two datasets side by side: FID over floor per family, PSNR gain per degradation.
+    """The two datasets side by side: FID over floor per family, PSNR gain per degradation
+    (the generator block is left out when ``generation`` is empty).
 
     Introduced in notebook 13_choosing_methods_and_challenges.
     """
-    lines = [f"{'generator':<34} {'digits: FID / floor':>20} {'clothes: FID / floor':>21}"]
+    lines = []
     by_key = {(row.family, row.dataset): row for row in generation}
+    if generation:
+        lines.append(f"{'generator':<34} {'digits: FID / floor':>20} {'clothes: FID / floor':>21}")
     for family in dict.fromkeys(row.family for row in generation):
         cells = []
         for dataset in DATASETS:
             row = by_key.get((family, dataset))
             cells.append(f"{row.fid:7.1f} / {row.floor:4.2f} = {row.fid_over_floor:5.1f}" if row else "-")
         lines.append(f"{family:<34} {cells[0]:>20} {cells[1]:>21}")
-    lines.append("")
+    if generation:
+        lines.append("")
     lines.append(f"{'degradation':<11} {'dataset':<8} {'best classical':<24} {'dB':>6} {'best learned':<16} "
                  f"{'dB':>6} {'gain dB':>8}")
     by_degradation = {}
@@ -203,7 +211,8 @@ def conclusions(generation, restoration) -> dict:
 
     - ``"learned beats classical everywhere"``: the best learned PSNR is above the best classical
       one on every degradation measured;
-    - ``"U-Net beats biharmonic on the hole by 3 dB or more"``: notebook 09's inpainting margin;
+    - ``"U-Net beats biharmonic on the hole by 3 dB or more"``: notebook 09's inpainting margin, true
+      only when those two are the best learned and the best classical restorer of the hole;
     - ``"the generators rank alike"``: each dataset's order of families by FID over floor is the
       digits' order (True for the digits themselves);
     - ``"<family> is the best generator"`` for the family with the lowest FID over floor on digits.
@@ -215,7 +224,8 @@ def conclusions(generation, restoration) -> dict:
         rows = [row for row in restoration if row.dataset == dataset]
         claims["learned beats classical everywhere"][dataset] = bool(rows) and all(row.gain_db > 0 for row in rows)
         hole = [row for row in rows if row.degradation == "hole_12"]
-        claims["U-Net beats biharmonic on the hole by 3 dB or more"][dataset] = bool(hole) and hole[0].gain_db >= 3.0
+        claims["U-Net beats biharmonic on the hole by 3 dB or more"][dataset] = bool(hole) and (
+            hole[0].learned, hole[0].classical) == ("U-Net", "biharmonic inpainting") and hole[0].gain_db >= 3.0
     order = {dataset: [row.family for row in sorted((row for row in generation if row.dataset == dataset),
                                                     key=lambda row: row.fid_over_floor)] for dataset in DATASETS}
     claims["the generators rank alike"] = {dataset: order[dataset] == order["mnist"] for dataset in DATASETS}
@@ -224,3 +234,43 @@ def conclusions(generation, restoration) -> dict:
         claims[f"{best} is the best generator"] = {dataset: bool(order[dataset]) and order[dataset][0] == best
                                                    for dataset in DATASETS}
     return claims
+
+
+DATASET_LABELS = {"mnist": "digits", "fashion_mnist": "clothes"}
+
+
+def plot_tables(generation, restoration):
+    """Two bar panels, digits beside clothes: each generator's FID over its judge's floor (log
+    scale, lower is better) and each degradation's gain of the best learned over the best
+    classical restorer in dB (higher is better; the dashed line is no gain).
+
+    Introduced in notebook 13_choosing_methods_and_challenges.
+    """
+    import numpy as np
+
+    from course_lib.viz import Figure
+
+    if not generation or not restoration:
+        raise ValueError("plot_tables needs generation rows and restoration rows "
+                         f"(got {len(generation)} and {len(restoration)}); load them with load_tables().")
+    figure = Figure(figsize=(10, 3.4))
+    generators, restorers = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 3]})
+    width = 0.38
+    for axis, rows, key, value in ((generators, generation, "family", "fid_over_floor"),
+                                   (restorers, restoration, "degradation", "gain_db")):
+        names = list(dict.fromkeys(getattr(row, key) for row in rows))
+        positions = np.arange(len(names))
+        for offset, dataset in zip((-width / 2, width / 2), DATASETS):
+            by_name = {getattr(row, key): getattr(row, value) for row in rows if row.dataset == dataset}
+            heights = [by_name.get(name, np.nan) for name in names]
+            axis.bar(positions + offset, heights, width, label=DATASET_LABELS[dataset])
+        axis.set_xticks(positions, names, rotation=20, fontsize=8, ha="right")
+        axis.legend(fontsize=8)
+    generators.set_yscale("log")
+    generators.set_ylabel("FID / floor (log)")
+    generators.set_title("Generators, equal training seconds", fontsize=10)
+    restorers.axhline(0.0, color="black", linestyle="--", linewidth=0.8)
+    restorers.set_ylabel("best learned - best classical (dB)")
+    restorers.set_title("Restorers: gain over classical", fontsize=10)
+    figure.tight_layout()
+    return figure

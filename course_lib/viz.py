@@ -488,7 +488,7 @@ def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=
     finite, positive numbers, e.g. the points of
     ``course_lib.training.MeasureAtSeconds``. The lowest point of each curve is ringed (a GAN's
     best is often not its last); ``floor`` (the real-vs-real FID) is drawn as a dashed line and
-    each of ``budgets`` (training seconds) as a dotted vertical line.
+    each of ``budgets`` (training seconds) as a dotted vertical line. The seconds axis starts at 0.
 
     Introduced in notebook 07_diffusion_mnist.
     """
@@ -497,6 +497,7 @@ def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=
                          f"got {type(curves).__name__}.")
     figure = Figure(figsize=(6.4, 3.6))
     axis = figure.subplots()
+    latest = 0.0
     for index, (label, curve) in enumerate(curves.items()):
         if not isinstance(curve, (tuple, list)) or len(curve) != 2:
             raise ValueError(f"curves[{label!r}] must be a pair (training_seconds, fid), got {type(curve).__name__}.")
@@ -507,6 +508,7 @@ def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=
                              f"(a log axis), got {seconds.size} and {fid.size}.")
         color = f"C{index % 10}"
         axis.plot(seconds, fid, marker="o", markersize=3, color=color, label=str(label))
+        latest = max(latest, float(np.max(seconds)))
         best = int(np.argmin(fid))
         axis.scatter([seconds[best]], [fid[best]], s=80, facecolors="none", edgecolors=color)
     if floor is not None:
@@ -514,7 +516,10 @@ def plot_fid_over_training(curves: dict, *, floor: float | None = None, budgets=
         if floor <= 0:
             raise ValueError(f"floor must be a positive FID (real vs real), got {floor}.")
         axis.axhline(floor, color="grey", linestyle="--", label=f"real vs real ({floor:.2f})")
-    for budget in _numbers(budgets, "budgets") if budgets is not None else ():
+    budgets = _numbers(budgets, "budgets").tolist() if budgets is not None else None
+    for budget in budgets or ():
         axis.axvline(budget, color="black", linestyle=":", linewidth=0.8)
     axis.set_yscale("log")
+    # from the start of training, with room to the right, also when every point sits at one budget
+    axis.set_xlim(0.0, 1.08 * max([latest, *(budgets or ())]))
     return _finish(figure, axis, "training seconds (inside epochs)", "FID (lower is better)", title)

@@ -41,6 +41,10 @@ def test_restoration_rows_pick_the_best_of_each_kind_and_their_gain():
     assert (hole.classical, hole.learned, hole.damaged_psnr) == ("biharmonic inpainting", "U-Net", 12.0)
     assert hole.gain_db == pytest.approx(6.0)
     assert generalisation.restoration_rows(CLOTHES, "fashion_mnist")[1].gain_db == pytest.approx(-1.0)
+    subset = result([row("noise_0.3", "non-local means", 20.5, 500), row("noise_0.3", "BM3D", 21.0, 50),
+                     row("noise_0.3", "DnCNN", 23.0, 500)])
+    noise, = generalisation.restoration_rows(subset, "mnist")
+    assert (noise.classical, noise.gain_db) == ("non-local means", pytest.approx(2.5))   # BM3D saw other images
 
 
 def test_generation_rows_divide_by_their_own_floor_and_refuse_a_missing_budget():
@@ -64,10 +68,16 @@ def test_conclusions_say_which_claims_survive_on_each_dataset():
     claims = generalisation.conclusions(generation, restoration)
     assert claims["learned beats classical everywhere"] == {"mnist": True, "fashion_mnist": False}
     assert claims["U-Net beats biharmonic on the hole by 3 dB or more"] == {"mnist": True, "fashion_mnist": False}
+    median_wins = generalisation.restoration_rows(result([row("hole_12", "median filter", 15.0),
+                                                           row("hole_12", "U-Net", 21.0)]), "fashion_mnist")
+    renamed = generalisation.conclusions(generation, generalisation.restoration_rows(DIGITS, "mnist") + median_wins)
+    assert renamed["U-Net beats biharmonic on the hole by 3 dB or more"]["fashion_mnist"] is False  # not biharmonic
     assert claims["the generators rank alike"] == {"mnist": True, "fashion_mnist": False}   # DCGAN passes the VAE
     assert claims["flow is the best generator"] == {"mnist": True, "fashion_mnist": True}
     table = generalisation.format_tables(generation, restoration)
     assert "  45.0" in table and "+6.00" in table and "-1.00" in table
+    restorers_only = generalisation.format_tables([], restoration)
+    assert restorers_only.startswith("degradation") and "generator" not in restorers_only
 
 
 def test_load_tables_reads_the_four_files_and_names_a_missing_one(tmp_path):
@@ -83,3 +93,19 @@ def test_load_tables_reads_the_four_files_and_names_a_missing_one(tmp_path):
     with pytest.raises(ValueError, match="not valid JSON"):
         generalisation.load_tables(tmp_path)
     assert math.isclose(generation[1].fid_over_floor, 40.0 / 1.5)
+
+
+def test_plot_tables_draws_one_bar_per_row_and_refuses_empty_tables():
+    generation = (generalisation.generation_rows(report({"DCGAN": 108.0, "flow": 24.0}, 1.2), "mnist") +
+                  generalisation.generation_rows(report({"DCGAN": 30.0, "flow": 20.0}, 2.0), "fashion_mnist"))
+    restoration = (generalisation.restoration_rows(DIGITS, "mnist") +
+                   generalisation.restoration_rows(CLOTHES, "fashion_mnist"))
+    figure = generalisation.plot_tables(generation, restoration)
+    generators, restorers = figure.axes
+    heights = sorted(round(patch.get_height(), 3) for patch in generators.patches)
+    assert heights == [10.0, 15.0, 20.0, 90.0] and generators.get_yscale() == "log"
+    gains = sorted(round(patch.get_height(), 3) for patch in restorers.patches)
+    assert gains == [-1.0, 1.5, 3.4, 6.0]
+    assert [text.get_text() for text in restorers.get_legend().get_texts()] == ["digits", "clothes"]
+    with pytest.raises(ValueError, match="generation rows and restoration rows"):
+        generalisation.plot_tables([], restoration)

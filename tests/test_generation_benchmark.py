@@ -166,6 +166,10 @@ def test_fid_over_training_draws_one_curve_per_family_with_floor_budgets_and_bes
     assert [float(line.get_ydata()[0]) for line in axis.lines if line.get_linestyle() == "--"] == [1.2]
     rings = [collection.get_offsets()[0].tolist() for collection in axis.collections]
     assert rings == [[300.0, 30.0], [1800.0, 5.0]]  # each curve's lowest FID, not its last
+    assert axis.get_xlim()[0] == 0.0
+    one_budget = viz.plot_fid_over_training({"DCGAN": ([300.0], [97.0]), "flow": ([300.4], [155.0])})
+    low, high = one_budget.axes[0].get_xlim()
+    assert low == 0.0 and high == pytest.approx(1.08 * 300.4)      # one point per family still reads as seconds since the start
 
 
 @pytest.mark.parametrize("curves, message", [({}, "non-empty dict"), ([1, 2], "non-empty dict"),
