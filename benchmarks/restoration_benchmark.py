@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         result = benchmark.BenchmarkResult(result.rows + tuple(cgan_sweep_rows(dataset, clean, labels)),
                                            result.clean_accuracy, result.fid_floor,
                                            time.perf_counter() - started)
-    print("\n" + benchmark.format_table(result))
+    print("\n" + benchmark.format_table(result, items=items))
     if arguments.output is not None:
         path = benchmark.save_result(result, arguments.output, command="python " + " ".join(
             [pathlib.Path(__file__).relative_to(pathlib.Path(__file__).parents[1]).as_posix(), *(argv or sys.argv[1:])]),

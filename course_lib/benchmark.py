@@ -187,11 +187,14 @@ def _milliseconds(seconds: float) -> str:
     return "-" if math.isnan(seconds) else f"{1000 * seconds:.2f}"   # nan: not timed (a sweep's rows)
 
 
-def format_table(result: BenchmarkResult) -> str:
-    """The benchmark as a fixed-width text table with its references underneath.
+def format_table(result: BenchmarkResult, *, items: str = "digits") -> str:
+    """The benchmark as a fixed-width text table with its references underneath; ``items`` names
+    the images in those lines (``data.ITEM_NAMES[dataset]``: "digits", "garments").
 
     Introduced in notebook 08_degradations_and_classical_restoration.
     """
+    if not isinstance(items, str) or not items:
+        raise ValueError(f"items must name the images in a non-empty string (e.g. 'digits'), got {items!r}.")
     lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
     previous = None
     for row in result.rows:
@@ -202,10 +205,10 @@ def format_table(result: BenchmarkResult) -> str:
     lines.append("-" * len(TABLE_HEADER))
     for size, accuracy in sorted(result.clean_accuracy.items()):
         floor = result.fid_floor.get(size)
-        floor_text = f"; FID floor (as many training digits vs held-out) {floor:.2f}" if floor is not None else ""
-        lines.append(f"on {size} clean held-out digits: evaluator accuracy {accuracy:.1%}{floor_text}")
+        floor_text = f"; FID floor (as many training {items} vs held-out) {floor:.2f}" if floor is not None else ""
+        lines.append(f"on {size} clean held-out {items}: evaluator accuracy {accuracy:.1%}{floor_text}")
     lines.append("PSNR per image then averaged; SSIM 11x11 Gaussian window (notebook 12); "
-                 "/clean = recognition / clean accuracy on the same digits.")
+                 f"/clean = recognition / clean accuracy on the same {items}.")
     return "\n".join(lines)
 
 

@@ -589,7 +589,7 @@ def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
         train_diffusion(config, training_images, training_labels if config.num_classes else None,
                         model=holder["model"], verbose=verbose)
 
-    _, manifest = training.load_or_train(name, build, train, retrain=retrain)
+    _, manifest = training.load_or_train(name, build, train, retrain=retrain, images=images)
     trained = holder["model"]
     if manifest is not None:   # loaded: the trained copy is the EMA one
         trained.network.set_weights(trained.ema_network.get_weights())

@@ -645,7 +645,7 @@ def load_generator(name: str = PRETRAINED_NAME, *, retrain: bool = False, config
         source = trained.ema_generator if trained.ema_generator is not None else trained.generator
         generator.set_weights(source.get_weights())
 
-    _, manifest = training.load_or_train(name, build, train, retrain=retrain)
+    _, manifest = training.load_or_train(name, build, train, retrain=retrain, images=images)
     gan = holder["gan"]
     if gan.ema_generator is not None:  # a GAN given with a moving average samples from it: the same weights
         gan.ema_generator.set_weights(gan.generator.get_weights())

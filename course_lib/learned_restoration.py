@@ -431,7 +431,7 @@ def load_learned_restorer(name: str, *, retrain: bool = False, config: LearnedRe
         trained, _ = train_learned_restorer(config, training_images, workdir=workdir, verbose=verbose)
         network.set_weights(trained.get_weights())
 
-    return training.load_or_train(name, build, train_into, retrain=retrain)
+    return training.load_or_train(name, build, train_into, retrain=retrain, images=images)
 
 
 def shipped_restorer(name: str, **kwargs) -> Restorer:

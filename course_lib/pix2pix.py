@@ -471,7 +471,7 @@ def load_pix2pix(name: str = SHIPPED_NAME, *, retrain: bool = False, config: Pix
         trained, _ = train_pix2pix(config, training_images, generator=start, verbose=verbose)
         generator.set_weights(trained.generator.get_weights())
 
-    return training.load_or_train(name, build, train, retrain=retrain)
+    return training.load_or_train(name, build, train, retrain=retrain, images=images)
 
 
 def shipped_restorers() -> list[Restorer]:

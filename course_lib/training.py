@@ -553,12 +553,13 @@ def load_pretrained(model, name: str) -> dict:
     return manifest
 
 
-def load_or_train(name: str, build, train, *, retrain: bool = False):
+def load_or_train(name: str, build, train, *, retrain: bool = False, images=None):
     """Return ``(model, manifest_or_None)``: shipped weights when installed, else trained now.
 
     ``build()`` returns a fresh built model (or the one a loader was given); ``train(model)``
     trains it in place. With ``retrain=True`` (a notebook's ``RETRAIN`` parameter) training
-    always happens. A half-installed model (weights without manifest or the reverse) is a
+    always happens. ``images``: the training images a loader was given, if any, so the message
+    says the recipe ``name`` trains on them (the shipped images otherwise). A half-installed model (weights without manifest or the reverse) is a
     ``FileNotFoundError`` from :func:`has_shipped_weights`, never a reason to train.
 
     Introduced in notebook 05_vae_mnist.
@@ -572,6 +573,8 @@ def load_or_train(name: str, build, train, *, retrain: bool = False):
               f"`{manifest['command']}`, seed {manifest['seed']}); loading them.")
         return model, manifest
     reason = "RETRAIN is set" if retrain else "nothing is shipped under this name"
+    if images is not None:
+        reason = f"on the {len(images):,} images given"
     print(f"Training {name!r} now ({reason}).")
     started = time.perf_counter()
     train(model)

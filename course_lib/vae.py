@@ -582,7 +582,7 @@ def load_vae(name: str = "vae_mnist_latent16", *, retrain: bool = False, config:
             data.load_dataset("mnist", source="subset", verbose=False).x_train
         train_vae(config, training_images, model=holder["vae"], verbose=verbose)
 
-    _, manifest = training.load_or_train(name, build, train, retrain=retrain)
+    _, manifest = training.load_or_train(name, build, train, retrain=retrain, images=images)
     return holder["vae"], manifest
 
 

@@ -438,12 +438,13 @@ def plot_quality_vs_network_calls(results: dict, *, floor: float | None = None, 
 
 
 def plot_guidance_trade_off(weights, fid, recognition_rate, *, floor: float | None = None,
-                            clean_recognition: float | None = None, title: str | None = None) -> Figure:
+                            clean_recognition: float | None = None, title: str | None = None,
+                            items: str = "digits") -> Figure:
     """Classifier-free guidance's trade-off: FID (left) and the recognition rate of the requested
     class (right) against the guidance weight ``w``, one point per weight.
 
     ``floor`` (real-vs-real FID) and ``clean_recognition`` (the evaluator's accuracy on real
-    held-out digits) are drawn as horizontal lines, so each curve is read against real data.
+    held-out ``items``) are drawn as horizontal lines, so each curve is read against real data.
 
     Introduced in notebook 07_diffusion_mnist.
     """
@@ -465,7 +466,7 @@ def plot_guidance_trade_off(weights, fid, recognition_rate, *, floor: float | No
     right.plot(weights[order], recognition[order], marker="o", color="C1", label="samples (requested class)")
     if clean_recognition is not None:
         right.axhline(float(_numbers([clean_recognition], "clean_recognition")[0]), color="grey", linestyle="--",
-                      label="real held-out digits")
+                      label=f"real held-out {items}")
     right.set_ylim(0, 1.02)
     for axis, label in ((left, "FID (evaluator)"), (right, "recognition rate")):
         axis.set_xlabel("guidance weight w")

@@ -57,6 +57,11 @@ def test_the_benchmark_equals_direct_metric_calls_and_skips_what_a_restorer_cann
     assert result.best("blur").restorer == "Wiener deconvolution"
     table = format_table(result)
     assert "Wiener deconvolution" in table and "evaluator accuracy" in table
+    assert "on 12 clean held-out digits" in table
+    garments = format_table(result, items="garments")
+    assert "on 12 clean held-out garments" in garments and "digits" not in garments
+    with pytest.raises(ValueError, match="items must name the images"):
+        format_table(result, items="")
 
 
 def test_the_benchmark_rejects_bad_input(digits):

@@ -132,7 +132,22 @@ def test_flip_is_a_training_only_layer_and_digits_have_none():
     assert any(type(layer).__name__ == "RandomFlip" for layer in flipped.layers)
     assert not any(type(layer).__name__ == "RandomFlip" for layer in plain.layers)
     images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
-    np.testing.assert_array_equal(np.asarray(flipped(images, training=False)), np.asarray(flipped(images, training=False)))
+    # at inference the network is the same network without the flip layer
+    unflipped = evaluator.build_evaluator(dataclasses.replace(evaluator.FASHION_CONFIG, horizontal_flip=False))
+    with_weights = [layer for layer in flipped.layers if layer.weights and not type(layer).__name__.startswith("Random")]
+    targets = [layer for layer in unflipped.layers if layer.weights and not type(layer).__name__.startswith("Random")]
+    assert len(with_weights) == len(targets) > 0
+    for source, target in zip(with_weights, targets):
+        target.set_weights(source.get_weights())
+    np.testing.assert_allclose(np.asarray(flipped(images, training=False)),
+                               np.asarray(unflipped(images, training=False)), rtol=1e-5, atol=1e-6)
+    # while training it mirrors some images left-right and leaves the others as they are
+    flip = next(layer for layer in flipped.layers if type(layer).__name__ == "RandomFlip")
+    batch = np.repeat(images[:1], 64, axis=0)
+    out = np.asarray(flip(batch, training=True))
+    mirrored = np.all(np.isclose(out, batch[:, :, ::-1]), axis=(1, 2, 3))
+    kept = np.all(np.isclose(out, batch), axis=(1, 2, 3))
+    assert np.all(mirrored | kept) and 0 < mirrored.sum() < 64
 
 
 def test_the_benchmark_refuses_a_judge_of_other_images(clothes_judge):

@@ -66,14 +66,14 @@ def test_conclusions_say_which_claims_survive_on_each_dataset():
     restoration = (generalisation.restoration_rows(DIGITS, "mnist") +
                    generalisation.restoration_rows(CLOTHES, "fashion_mnist"))
     claims = generalisation.conclusions(generation, restoration)
-    assert claims["learned beats classical everywhere"] == {"mnist": True, "fashion_mnist": False}
+    assert claims["learned beats classical on every degradation measured"] == {"mnist": True, "fashion_mnist": False}
     assert claims["U-Net beats biharmonic on the hole by 3 dB or more"] == {"mnist": True, "fashion_mnist": False}
     median_wins = generalisation.restoration_rows(result([row("hole_12", "median filter", 15.0),
                                                            row("hole_12", "U-Net", 21.0)]), "fashion_mnist")
     renamed = generalisation.conclusions(generation, generalisation.restoration_rows(DIGITS, "mnist") + median_wins)
     assert renamed["U-Net beats biharmonic on the hole by 3 dB or more"]["fashion_mnist"] is False  # not biharmonic
     assert claims["the generators rank alike"] == {"mnist": True, "fashion_mnist": False}   # DCGAN passes the VAE
-    assert claims["flow is the best generator"] == {"mnist": True, "fashion_mnist": True}
+    assert claims["flow is the best generator at this budget"] == {"mnist": True, "fashion_mnist": True}
     table = generalisation.format_tables(generation, restoration)
     assert "  45.0" in table and "+6.00" in table and "-1.00" in table
     restorers_only = generalisation.format_tables([], restoration)
@@ -103,7 +103,7 @@ def test_plot_tables_draws_one_bar_per_row_and_refuses_empty_tables():
     figure = generalisation.plot_tables(generation, restoration)
     generators, restorers = figure.axes
     heights = sorted(round(patch.get_height(), 3) for patch in generators.patches)
-    assert heights == [10.0, 15.0, 20.0, 90.0] and generators.get_yscale() == "log"
+    assert heights == [10.0, 15.0, 20.0, 90.0] and generators.get_ylim()[0] == 0.0
     gains = sorted(round(patch.get_height(), 3) for patch in restorers.patches)
     assert gains == [-1.0, 1.5, 3.4, 6.0]
     assert [text.get_text() for text in restorers.get_legend().get_texts()] == ["digits", "clothes"]

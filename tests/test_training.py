@@ -180,6 +180,9 @@ def test_load_or_train_loads_unless_asked_to_retrain(data_copy, capsys):
     assert manifest is None and trained_models == [model] and "RETRAIN" in capsys.readouterr().out
     model, manifest = training.load_or_train("never_shipped", tiny_model, trained_models.append)
     assert manifest is None and len(trained_models) == 2
+    training.load_or_train("tiny", tiny_model, trained_models.append, retrain=True, images=np.zeros((64, 28, 28, 1)))
+    message = capsys.readouterr().out
+    assert "on the 64 images given" in message and "RETRAIN" not in message  # e.g. clothes, not the shipped digits
 
 
 # ------------------------------------------------------------------ training time, one way for all

@@ -70,6 +70,9 @@ def test_guidance_trade_off_has_two_panels_sorted_by_weight_with_their_reference
     np.testing.assert_allclose(left.lines[1].get_ydata(), [1.2, 1.2])
     np.testing.assert_allclose(right.lines[1].get_ydata(), [0.99, 0.99])
     assert right.get_ylim()[0] == 0 and figure._suptitle.get_text() == "guidance"
+    assert right.lines[1].get_label() == "real held-out digits"
+    clothes = viz.plot_guidance_trade_off([0, 1], [60.0, 20.0], [0.6, 0.9], clean_recognition=0.9, items="garments")
+    assert clothes.axes[1].lines[1].get_label() == "real held-out garments"
 
 
 @pytest.mark.parametrize("arguments, message", [
