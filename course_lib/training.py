@@ -558,8 +558,9 @@ def load_or_train(name: str, build, train, *, retrain: bool = False, images=None
 
     ``build()`` returns a fresh built model (or the one a loader was given); ``train(model)``
     trains it in place. With ``retrain=True`` (a notebook's ``RETRAIN`` parameter) training
-    always happens. ``images``: the training images a loader was given, if any, so the message
-    says the recipe ``name`` trains on them (the shipped images otherwise). A half-installed model (weights without manifest or the reverse) is a
+    always happens. ``images``: the training images a loader was given, if any: the message then
+    says that the recipe ``name`` trains on them, and, when shipped weights load instead (no
+    ``retrain``), that those images are not used. A half-installed model (weights without manifest or the reverse) is a
     ``FileNotFoundError`` from :func:`has_shipped_weights`, never a reason to train.
 
     Introduced in notebook 05_vae_mnist.
@@ -567,15 +568,18 @@ def load_or_train(name: str, build, train, *, retrain: bool = False, images=None
     retrain = boolean(retrain, "retrain")
     shipped = has_shipped_weights(name)
     model = build()
+    given = None if images is None else getattr(images, "shape", (len(images),))[0]
     if shipped and not retrain:
         manifest = load_pretrained(model, name)
+        unused = "" if given is None else f"; the {given:,} images given are not used (retrain=True trains on them)"
         print(f"Found pretrained weights for {name!r} (sha256 verified; trained by "
-              f"`{manifest['command']}`, seed {manifest['seed']}); loading them.")
+              f"`{manifest['command']}`, seed {manifest['seed']}); loading them{unused}.")
         return model, manifest
-    reason = "RETRAIN is set" if retrain else "nothing is shipped under this name"
-    if images is not None:
-        reason = f"on the {len(images):,} images given"
-    print(f"Training {name!r} now ({reason}).")
+    if given is not None:
+        print(f"Training the recipe {name!r} now on the {given:,} images given.")
+    else:
+        reason = "RETRAIN is set" if retrain else "nothing is shipped under this name"
+        print(f"Training {name!r} now ({reason}).")
     started = time.perf_counter()
     train(model)
     print(f"Trained {name!r} in {time.perf_counter() - started:.0f} s.")

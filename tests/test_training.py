@@ -182,7 +182,9 @@ def test_load_or_train_loads_unless_asked_to_retrain(data_copy, capsys):
     assert manifest is None and len(trained_models) == 2
     training.load_or_train("tiny", tiny_model, trained_models.append, retrain=True, images=np.zeros((64, 28, 28, 1)))
     message = capsys.readouterr().out
-    assert "on the 64 images given" in message and "RETRAIN" not in message  # e.g. clothes, not the shipped digits
+    assert "recipe 'tiny' now on the 64 images given" in message and "RETRAIN" not in message  # e.g. clothes
+    training.load_or_train("tiny", tiny_model, trained_models.append, images=np.zeros((64, 28, 28, 1)))
+    assert "the 64 images given are not used" in capsys.readouterr().out     # shipped weights won
 
 
 # ------------------------------------------------------------------ training time, one way for all
