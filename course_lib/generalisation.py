@@ -29,6 +29,7 @@ from course_lib._checks import one_of
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DATASETS = ("mnist", "fashion_mnist")
+DATASET_LABELS = {"mnist": "digits", "fashion_mnist": "clothes"}
 LEARNED_RESTORERS = ("DnCNN", "U-Net", "cGAN (pix2pix)")
 """Restorer names of the benchmark that are trained networks; every other name but the damaged input is classical."""
 
@@ -200,8 +201,8 @@ def format_tables(generation, restoration) -> str:
         by_degradation.setdefault(row.degradation, []).append(row)
     for degradation, rows in by_degradation.items():
         for row in sorted(rows, key=lambda row: DATASETS.index(row.dataset)):
-            name = "digits" if row.dataset == "mnist" else "clothes"
-            lines.append(f"{degradation:<11} {name:<8} {row.classical:<24} {row.classical_psnr:>6.2f} "
+            lines.append(f"{degradation:<11} {DATASET_LABELS[row.dataset]:<8} {row.classical:<24} "
+                         f"{row.classical_psnr:>6.2f} "
                          f"{row.learned:<16} {row.learned_psnr:>6.2f} {row.gain_db:>+8.2f}")
     return "\n".join(lines)
 
@@ -237,9 +238,6 @@ def conclusions(generation, restoration) -> dict:
         claims[f"{best} is the best generator at this budget"] = {
             dataset: bool(order[dataset]) and order[dataset][0] == best for dataset in DATASETS}
     return claims
-
-
-DATASET_LABELS = {"mnist": "digits", "fashion_mnist": "clothes"}
 
 
 def plot_tables(generation, restoration):

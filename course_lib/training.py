@@ -568,7 +568,7 @@ def load_or_train(name: str, build, train, *, retrain: bool = False, images=None
     retrain = boolean(retrain, "retrain")
     shipped = has_shipped_weights(name)
     model = build()
-    given = None if images is None else getattr(images, "shape", (len(images),))[0]
+    given = None if images is None else len(images)
     if shipped and not retrain:
         manifest = load_pretrained(model, name)
         unused = "" if given is None else f"; the {given:,} images given are not used (retrain=True trains on them)"
