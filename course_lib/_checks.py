@@ -196,6 +196,13 @@ def one_of(value, allowed, name: str):
     return value
 
 
+def items_name(items) -> str:
+    """Return ``items`` if it names the images in a non-empty string (``"digits"``, ``"garments"``), else raise."""
+    if not isinstance(items, str) or not items.strip():
+        raise ValueError(f"items must name the images in a non-empty string (e.g. 'digits'), got {items!r}.")
+    return items
+
+
 def _is_integer(value) -> bool:
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
 

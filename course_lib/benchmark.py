@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from course_lib import degradations as deg
-from course_lib._checks import one_of, as_image_batch, positive_int
+from course_lib._checks import as_image_batch, items_name, one_of, positive_int
 from course_lib.degradations import Damaged
 from course_lib.restorer import Restorer
 
@@ -193,8 +193,7 @@ def format_table(result: BenchmarkResult, *, items: str = "digits") -> str:
 
     Introduced in notebook 08_degradations_and_classical_restoration.
     """
-    if not isinstance(items, str) or not items:
-        raise ValueError(f"items must name the images in a non-empty string (e.g. 'digits'), got {items!r}.")
+    items = items_name(items)
     lines = [TABLE_HEADER, "-" * len(TABLE_HEADER)]
     previous = None
     for row in result.rows:

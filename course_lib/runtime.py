@@ -39,7 +39,7 @@ class Budget:
 BUDGETS = {
     "smoke": Budget("smoke", "CI check: tiny data and a few steps, to prove every cell runs",
                     "under 1 minute per notebook"),
-    "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-digit split, "
+    "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-image training split, "
                   "training measured in minutes", "at most about 4 minutes per notebook with the shipped weights"),
     "gpu": Budget("gpu", "Colab or a workstation GPU: longer training and larger samples",
                   "a few minutes per notebook with the shipped weights"),

@@ -582,7 +582,8 @@ def load_or_train(name: str, build, train, *, retrain: bool = False, images=None
         print(f"Training {name!r} now ({reason}).")
     started = time.perf_counter()
     train(model)
-    print(f"Trained {name!r} in {time.perf_counter() - started:.0f} s.")
+    # a run resumed from its checkpoint trains only the epochs it had left, so this call's time is not the run's
+    print(f"{name!r} is ready after {time.perf_counter() - started:.0f} s in this call.")
     return model, None
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import MaxNLocator
 
-from course_lib._checks import as_image_batch, positive_int
+from course_lib._checks import as_image_batch, items_name, positive_int
 from course_lib._checks import seed as check_seed
 
 MAX_PANELS = 400    # images in one figure: a 20 x 20 grid; more take minutes to draw and cannot be told apart
@@ -448,6 +448,7 @@ def plot_guidance_trade_off(weights, fid, recognition_rate, *, floor: float | No
 
     Introduced in notebook 07_diffusion_mnist.
     """
+    items = items_name(items)
     weights = _numbers(weights, "weights")
     fid, recognition = _numbers(fid, "fid"), _numbers(recognition_rate, "recognition_rate")
     if not weights.shape == fid.shape == recognition.shape:

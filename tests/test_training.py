@@ -183,6 +183,7 @@ def test_load_or_train_loads_unless_asked_to_retrain(data_copy, capsys):
     training.load_or_train("tiny", tiny_model, trained_models.append, retrain=True, images=np.zeros((64, 28, 28, 1)))
     message = capsys.readouterr().out
     assert "recipe 'tiny' now on the 64 images given" in message and "RETRAIN" not in message  # e.g. clothes
+    assert "'tiny' is ready after" in message and "in this call" in message and "Trained" not in message
     training.load_or_train("tiny", tiny_model, trained_models.append, images=np.zeros((64, 28, 28, 1)))
     assert "the 64 images given are not used" in capsys.readouterr().out     # shipped weights won
 

@@ -84,3 +84,9 @@ def test_guidance_trade_off_has_two_panels_sorted_by_weight_with_their_reference
 def test_guidance_trade_off_rejects_bad_input(arguments, message):
     with pytest.raises(ValueError, match=message):
         viz.plot_guidance_trade_off(*arguments)
+
+
+@pytest.mark.parametrize("items", ["", "  ", None, 3])
+def test_guidance_trade_off_refuses_items_that_name_nothing(items):
+    with pytest.raises(ValueError, match="items must name the images"):
+        viz.plot_guidance_trade_off([0, 1], [60.0, 20.0], [0.6, 0.9], items=items)
