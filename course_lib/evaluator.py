@@ -55,7 +55,6 @@ class EvaluatorConfig:
     seed: int = 0
     dataset: str = "mnist"       # the images this judge is trained on and may score
     horizontal_flip: bool = False  # random left-right mirroring during training (clothes, not digits)
-    erasing: float = 0.0         # chance per training image of a random rectangle filled with noise
 
     def __post_init__(self):
         # each width is a conv-conv-pool block: 28 -> 14 -> 7 -> 3 -> 1, so at most four of them
@@ -70,7 +69,6 @@ class EvaluatorConfig:
         checks.seed(self)
         checks.name(self, "dataset", tuple(PRETRAINED_NAMES))
         checks.flag(self, "horizontal_flip")
-        checks.number(self, "erasing", 0.0, 1.0, high_open=True)
 
 
 FASHION_CONFIG = EvaluatorConfig(filters=(32, 64, 128), max_rotation=0.0, horizontal_flip=True, epochs=30,
@@ -86,8 +84,8 @@ def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
     """images (None, 28, 28, 1) in [0, 1] -> 10 logits, with a layer named ``features``.
 
     conv-conv-pool twice (with batch normalisation), a dense ``features`` layer and the logits.
-    Random shifts, rotations, (``horizontal_flip``) mirroring and (``erasing``) erased rectangles act only while
-    training (``training=True``).
+    Random shifts, rotations and (``horizontal_flip``) mirroring act only while training
+    (``training=True``).
 
     Introduced in notebook 01_images_tensors_and_cnns.
     """
@@ -96,10 +94,6 @@ def build_evaluator(config: EvaluatorConfig = EvaluatorConfig()) -> keras.Model:
     x = layers.RandomRotation(config.max_rotation, fill_mode="constant", seed=config.seed + 1)(x)
     if config.horizontal_flip:
         x = layers.RandomFlip("horizontal", seed=config.seed + 2)(x)
-    if config.erasing:
-        # random erasing (Zhong et al., 2017): each side of the rectangle is sqrt(U(0.02, 0.33)) of the image's
-        x = layers.RandomErasing(factor=(config.erasing, config.erasing), scale=(0.02, 0.33), value_range=(0, 1),
-                                 seed=config.seed + 3)(x)
     for count in config.filters:
         x = layers.Conv2D(count, 3, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))

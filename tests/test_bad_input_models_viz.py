@@ -132,7 +132,6 @@ CONFIG_FIELDS = [
     (evaluator.EvaluatorConfig, "filters", "widths", (1, 2, 3, 4)),
     (evaluator.EvaluatorConfig, "feature_dim", "positive_integer", None),
     (evaluator.EvaluatorConfig, "dropout", "rate", None),
-    (evaluator.EvaluatorConfig, "erasing", "rate", None),
     (evaluator.EvaluatorConfig, "max_shift", "fraction_of_side", None),
     (evaluator.EvaluatorConfig, "max_rotation", "fraction_of_side", None),
     (evaluator.EvaluatorConfig, "epochs", "positive_integer", None),

@@ -168,23 +168,3 @@ def test_a_judge_without_manifest_can_say_its_dataset(clothes_judge):
         named.check_dataset("mnist")
     with pytest.raises(ValueError, match="dataset name"):
         evaluator.Evaluator(clothes_judge.model, dataset="cifar10")
-
-
-def test_erasing_blanks_one_rectangle_while_training_and_nothing_at_inference():
-    erased = evaluator.build_evaluator(dataclasses.replace(evaluator.FASHION_CONFIG, erasing=0.5))
-    assert not any(type(layer).__name__ == "RandomErasing"
-                   for layer in evaluator.build_evaluator(dataclasses.replace(evaluator.FASHION_CONFIG, erasing=0.0)).layers)
-    layer = next(layer for layer in erased.layers if type(layer).__name__ == "RandomErasing")
-    batch = np.full((64, 28, 28, 1), 0.5, dtype=np.float32)       # noise in [0, 1] never equals 0.5 everywhere
-    np.testing.assert_array_equal(np.asarray(layer(batch, training=False)), batch)
-    out = np.asarray(layer(batch, training=True))
-    assert out.min() >= 0.0 and out.max() <= 1.0
-    changed = ~np.isclose(out, batch)[..., 0]
-    touched = changed.any(axis=(1, 2))
-    assert 0 < touched.sum() < 64                                    # about half the images, not all, not none
-    for mask in changed[touched]:                                    # the pixels changed lie in one rectangle
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        box = mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-        assert box.mean() > 0.3 and box.size < 28 * 28
-    with pytest.raises(ValueError, match=r"EvaluatorConfig\.erasing must be"):
-        evaluator.EvaluatorConfig(erasing=1.5)
