@@ -76,14 +76,16 @@ test: setup
 	$(BIN)/python -m pytest tests -q --ignore=tests/notebooks
 	$(BIN)/python scripts/run_notebooks.py --budget smoke --prepare-only --output build/nbval $(NOTEBOOKS)
 	@# the clothes runs are not compared cell by cell, so they run beside nbval, with oneDNN's kernels;
-	@# their log is printed when they end, and either failing fails the target
-	mkdir -p build && TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python scripts/run_notebooks.py --budget smoke \
+	@# their log is printed when they end, an interrupt stops both, and either failing fails the target
+	TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python scripts/run_notebooks.py --budget smoke \
 	  --dataset fashion_mnist --output build/smoke-fashion_mnist $(FASHION_NOTEBOOKS) \
 	  > build/smoke-fashion_mnist.log 2>&1 & clothes=$$!; \
+	trap 'kill $$clothes 2>/dev/null; exit 130' INT TERM; \
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/notebooks/sanitize.cfg \
 	  --nbval-cell-timeout 600 -p tests.notebooks.timing build/nbval -q; digits=$$?; \
 	wait $$clothes; clothes=$$?; echo "--- the notebooks on Fashion-MNIST at smoke:"; \
-	cat build/smoke-fashion_mnist.log; test $$digits = 0 && test $$clothes = 0
+	cat build/smoke-fashion_mnist.log; echo "exit status: nbval $$digits, Fashion-MNIST notebooks $$clothes"; \
+	test $$digits = 0 && test $$clothes = 0
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
