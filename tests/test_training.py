@@ -508,3 +508,30 @@ def test_a_family_config_that_records_its_epochs_continues_with_more_epochs(tmp_
     assert longer.history["loss"][:2] == first.history["loss"] and len(longer.history["loss"]) == 3
     assert training.trained_seconds(longer.run_dir) == pytest.approx(longer.training_seconds)
     assert training.trained_seconds(tmp_path / "no-such-run") == 0.0
+
+
+def test_every_loader_hands_its_training_images_to_load_or_train(monkeypatch):
+    from course_lib import diffusion, diffusion_restoration, gan, learned_restoration, pix2pix, vae
+
+    class Stop(Exception):
+        pass
+
+    given = []
+
+    def recording(name, build, train, *, retrain=False, images=None):
+        given.append((name, images))
+        raise Stop   # nothing is built or trained: only what the loader passes on is checked
+
+    monkeypatch.setattr(training, "load_or_train", recording)
+    images = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
+    loaders = [("dcgan_mnist", lambda: gan.load_generator(retrain=True, images=images)),
+               ("vae_mnist_latent16", lambda: vae.load_vae(retrain=True, images=images)),
+               ("flow_mnist", lambda: diffusion.load_diffusion(retrain=True, images=images, labels=np.zeros(16, int))),
+               ("flow_mnist_unconditional", lambda: diffusion_restoration.load_prior(retrain=True, images=images)),
+               ("unet_hole_12", lambda: learned_restoration.load_learned_restorer("unet_hole_12", retrain=True,
+                                                                                   images=images)),
+               ("pix2pix_hole_12", lambda: pix2pix.load_pix2pix(retrain=True, images=images))]
+    for name, load in loaders:
+        with pytest.raises(Stop):
+            load()
+        assert given[-1][0] == name and given[-1][1] is not None and len(given[-1][1]) == 16, name
