@@ -38,9 +38,10 @@ class Budget:
 
 BUDGETS = {
     "smoke": Budget("smoke", "CI check: tiny data and a few steps, to prove every cell runs",
-                    "under 1 minute per notebook"),
-    "cpu": Budget("cpu", "a laptop with 2 CPU cores: the shipped 8,000-image training split, "
-                  "training measured in minutes", "at most about 4 minutes per notebook with the shipped weights"),
+                    "under 1 minute per notebook on digits, at most about 2 minutes on clothes"),
+    "cpu": Budget("cpu", "a laptop with 2 CPU cores: the fixed 8,000 / 2,000 split, training measured in minutes",
+                  "at most about 7.5 minutes per notebook on digits with the shipped weights, "
+                  "2 to 14 minutes on clothes, which train live"),
     "gpu": Budget("gpu", "Colab or a workstation GPU: longer training and larger samples",
                   "a few minutes per notebook with the shipped weights"),
 }
