@@ -35,8 +35,8 @@ the perception-distortion plane holds the cGAN at each lambda. ``--output PATH``
 result as JSON (``benchmark.save_result``); the committed
 ``benchmarks/results/restoration_benchmark.json``, which notebook 11 draws, came from
 
-    python benchmarks/restoration_benchmark.py --num-images 500 --degradations hole_12 blur down_4 noise_0.3 \\
-        --diffusion --cgan-sweep --output benchmarks/results/restoration_benchmark.json
+    python benchmarks/restoration_benchmark.py --num-images 200 --degradations hole_12 blur down_4 noise_0.3 \\
+        --diffusion --diffusion-samples 8 --cgan-sweep --output benchmarks/results/restoration_benchmark.json
 """
 
 from __future__ import annotations

@@ -693,15 +693,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train the course flow-matching model: data/pretrained/flow_mnist.*")
     parser.add_argument("--train", action="store_true", required=True)
     parser.add_argument("--name", choices=sorted(SHIPPED_CONFIGS), default=PRETRAINED_NAME)
-    parser.add_argument("--epochs", type=int, default=SHIPPED_CONFIG.epochs)
-    parser.add_argument("--seconds", type=float, default=SHIPPED_CONFIG.max_seconds, help="training time limit")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the named recipe's")
+    parser.add_argument("--seconds", type=float, default=None, help="training time limit (default: the named recipe's)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same configuration")
     args = parser.parse_args(argv)
     from course_lib import runtime
 
     shipped = SHIPPED_CONFIGS[args.name]
     runtime.seed_everything(shipped.seed)
-    manifest = train_and_save(dataclasses.replace(shipped, epochs=args.epochs, max_seconds=args.seconds),
+    epochs = shipped.epochs if args.epochs is None else args.epochs
+    seconds = shipped.max_seconds if args.seconds is None else args.seconds
+    manifest = train_and_save(dataclasses.replace(shipped, epochs=epochs, max_seconds=seconds),
                               name=args.name, resume=args.resume)
     print({key: value for key, value in manifest["metrics"].items() if key != "history"})
     return 0

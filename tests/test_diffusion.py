@@ -586,6 +586,20 @@ def test_a_shipped_name_outside_the_table_is_refused_before_any_training():
                                                                  label_dropout=0.0)
 
 
+def test_the_command_line_trains_the_named_recipe_unless_told_otherwise(monkeypatch):
+    longer = dataclasses.replace(diffusion.UNCONDITIONAL_CONFIG, epochs=diffusion.SHIPPED_CONFIG.epochs + 10)
+    monkeypatch.setitem(diffusion.SHIPPED_CONFIGS, diffusion.UNCONDITIONAL_NAME, longer)   # a recipe of its own
+    given = []
+    monkeypatch.setattr(diffusion, "train_and_save",
+                        lambda config, *, name, resume: given.append((name, config)) or {"metrics": {}})
+    diffusion.main(["--train", "--name", "flow_mnist_unconditional"])
+    diffusion.main(["--train"])
+    diffusion.main(["--train", "--name", "flow_mnist_unconditional", "--epochs", "3", "--seconds", "60"])
+    assert given[0] == ("flow_mnist_unconditional", longer)          # its own epochs, not flow_mnist's
+    assert given[1] == ("flow_mnist", diffusion.SHIPPED_CONFIG)
+    assert given[2] == ("flow_mnist_unconditional", dataclasses.replace(longer, epochs=3, max_seconds=60.0))
+
+
 def test_balanced_labels_cycle_through_the_classes():
     np.testing.assert_array_equal(diffusion.balanced_labels(12, 5), [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1])
     assert np.bincount(diffusion.balanced_labels(2000)).tolist() == [200] * 10
