@@ -690,7 +690,7 @@ def main(argv=None) -> int:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(description="Train the course flow-matching model: data/pretrained/flow_mnist.*")
+    parser = argparse.ArgumentParser(description="Train a shipped flow-matching model: data/pretrained/<name>.*")
     parser.add_argument("--train", action="store_true", required=True)
     parser.add_argument("--name", choices=sorted(SHIPPED_CONFIGS), default=PRETRAINED_NAME)
     parser.add_argument("--epochs", type=int, default=None, help="default: the named recipe's")
