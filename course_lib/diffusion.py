@@ -552,10 +552,12 @@ def evaluate_samples(model: DiffusionBase, evaluator, reference_images, *, num_s
 
 SHIPPED_CONFIG = DiffusionConfig(epochs=30, final_learning_rate=1e-5)
 UNCONDITIONAL_NAME = "flow_mnist_unconditional"
-UNCONDITIONAL_CONFIG = dataclasses.replace(SHIPPED_CONFIG, num_classes=0, label_dropout=0.0)
+UNCONDITIONAL_CONFIG = dataclasses.replace(SHIPPED_CONFIG, num_classes=0, label_dropout=0.0,
+                                           final_learning_rate=None, epochs=40)
 SHIPPED_CONFIGS = {PRETRAINED_NAME: SHIPPED_CONFIG, UNCONDITIONAL_NAME: UNCONDITIONAL_CONFIG}
 """The shipped flow-matching models: the class-conditional one of notebook 07 and the
-unconditional prior that notebook 11 restores with (the same recipe, no labels)."""
+unconditional prior that notebook 11 restores with (the same network without labels, trained
+for 40 epochs at a constant learning rate: more updates, not the schedule, lowered its FID)."""
 
 
 def load_diffusion(name: str = PRETRAINED_NAME, *, retrain: bool = False, config: DiffusionConfig | None = None,

@@ -566,12 +566,12 @@ def test_the_shipped_flow_model_draws_the_digits_it_is_asked_for(judge):
 
 @pytest.mark.skipif(not training.has_shipped_weights(diffusion.UNCONDITIONAL_NAME),
                     reason="flow_mnist_unconditional is not shipped")
-def test_the_shipped_unconditional_prior_is_the_shipped_recipe_without_labels(judge):
+def test_the_shipped_unconditional_prior_is_its_recipe_and_draws_digits(judge):
     model, manifest = diffusion.load_diffusion(diffusion.UNCONDITIONAL_NAME)
     assert model.num_classes == 0 and manifest["config"]["num_classes"] == 0
     recorded = {key: tuple(value) if isinstance(value, list) else value for key, value in manifest["config"].items()}
     assert recorded == dataclasses.asdict(diffusion.UNCONDITIONAL_CONFIG)
-    assert manifest["command"] == "python -m course_lib.diffusion --train --name flow_mnist_unconditional --epochs 30"
+    assert manifest["command"] == "python -m course_lib.diffusion --train --name flow_mnist_unconditional --epochs 40"
     confidence = judge.probabilities(model.generate(40, seed=1)).max(axis=1)
     assert np.mean(confidence > 0.9) >= 0.6, np.mean(confidence > 0.9)   # digits the judge is sure of, not noise
 
@@ -583,11 +583,12 @@ def test_a_shipped_name_outside_the_table_is_refused_before_any_training():
         diffusion.main(["--train", "--name", "flow_cifar"])
     assert set(diffusion.SHIPPED_CONFIGS) == {"flow_mnist", "flow_mnist_unconditional"}
     assert diffusion.UNCONDITIONAL_CONFIG == dataclasses.replace(diffusion.SHIPPED_CONFIG, num_classes=0,
-                                                                 label_dropout=0.0)
+                                                                 label_dropout=0.0, final_learning_rate=None,
+                                                                 epochs=40)
 
 
 def test_the_command_line_trains_the_named_recipe_unless_told_otherwise(monkeypatch):
-    longer = dataclasses.replace(diffusion.UNCONDITIONAL_CONFIG, epochs=diffusion.SHIPPED_CONFIG.epochs + 10)
+    longer = dataclasses.replace(diffusion.UNCONDITIONAL_CONFIG, epochs=diffusion.UNCONDITIONAL_CONFIG.epochs + 10)
     monkeypatch.setitem(diffusion.SHIPPED_CONFIGS, diffusion.UNCONDITIONAL_NAME, longer)   # a recipe of its own
     given = []
     monkeypatch.setattr(diffusion, "train_and_save",
