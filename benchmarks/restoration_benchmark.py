@@ -23,7 +23,7 @@ trained for; ``--no-learned`` leaves them out.
     python benchmarks/restoration_benchmark.py --no-learned         # classical restorers only
 
 ``--diffusion`` adds zero-shot restoration with the shipped unconditional flow-matching prior
-(``diffusion_restoration.shipped_restorers()``, notebook 11: notebook 07's recipe without labels): one
+(``diffusion_restoration.shipped_restorers()``, notebook 11: notebook 07's network without labels): one
 posterior sample and the mean of ``--diffusion-samples`` samples, on every degradation but
 salt-and-pepper; they are marked slow, so ``--slow-images`` sets how many digits they restore.
 

@@ -156,8 +156,9 @@ def diffusion_restorer(model, *, num_samples: int = 1, name: str | None = None, 
 def load_prior(retrain: bool = False, *, config=None, images=None, verbose="auto"):
     """The shipped unconditional flow-matching model ``flow_mnist_unconditional`` (notebook 07's network
     without labels, 40 epochs at a constant learning rate, EMA weights, sha256 checked) or, with
-    ``retrain``, one trained now (about 30 minutes on 2 CPU cores): ``(model, manifest_or_None)``. ``config`` and ``images`` (no labels)
-    go to :func:`course_lib.diffusion.load_diffusion`: another recipe or time limit, other images.
+    ``retrain``, one trained now (about 25 minutes on 2 CPU cores): ``(model, manifest_or_None)``.
+    ``config`` and ``images`` (no labels) go to :func:`course_lib.diffusion.load_diffusion`: another
+    recipe or time limit, other images.
 
     Introduced in notebook 11_diffusion_restoration.
     """
