@@ -95,3 +95,26 @@ def test_the_benchmark_refuses_digit_only_models_on_clothes():
     for option in ("--diffusion", "--cgan-sweep"):
         with pytest.raises(SystemExit):
             script.main(["--dataset", "fashion_mnist", option])
+
+
+def test_the_two_priors_results_differ_only_in_their_diffusion_rows():
+    """Notebook 11 and the README set the first prior's diffusion rows beside the shipped one's: a fair
+    comparison only if the same command scored the same restorers on the same digits."""
+    results = ROOT / "benchmarks" / "results"
+    shipped, shipped_extra = benchmark.load_result(results / "restoration_benchmark.json")
+    first, first_extra = benchmark.load_result(results / "restoration_benchmark_first_prior.json")
+    assert first_extra["command"] == shipped_extra["command"]
+    assert "FID 54.26" in first_extra["prior"] and "prior" not in shipped_extra
+    assert [(row.degradation, row.restorer) for row in first.rows] == [(row.degradation, row.restorer)
+                                                                       for row in shipped.rows]
+    assert first.fid_floor == pytest.approx(shipped.fid_floor, rel=1e-6)
+    diffusion_rows = 0
+    for old, new in zip(first.rows, shipped.rows):
+        assert old.num_images == new.num_images == 200
+        scores = lambda row: (row.psnr, row.ssim, row.recognition, row.fid)   # noqa: E731
+        if old.restorer.startswith("diffusion"):
+            diffusion_rows += 1
+            assert scores(old) != pytest.approx(scores(new), rel=1e-6), old.restorer   # the prior did change them
+        else:   # the other restorers, re-run: equal up to the round-off of other CPU kernels
+            assert scores(old) == pytest.approx(scores(new), rel=1e-4), (old.degradation, old.restorer)
+    assert diffusion_rows == 8
