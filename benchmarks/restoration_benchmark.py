@@ -25,7 +25,9 @@ trained for; ``--no-learned`` leaves them out.
 ``--diffusion`` adds zero-shot restoration with the shipped unconditional flow-matching prior
 (``diffusion_restoration.shipped_restorers()``, notebook 11: notebook 07's network without labels): one
 posterior sample and the mean of ``--diffusion-samples`` samples, on every degradation but
-salt-and-pepper; they are marked slow, so ``--slow-images`` sets how many digits they restore.
+salt-and-pepper; they are marked slow, so ``--slow-images`` sets how many digits they restore. With
+them come the same two rows of the flow-matching restorer trained for the hole
+(``flow_restorer.shipped_restorers()``: the same network reading the damaged digit and its mask).
 
     python benchmarks/restoration_benchmark.py --diffusion --slow-images 200
 
@@ -65,7 +67,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-learned", action="store_true",
                         help="leave out the shipped learned restorers (data/pretrained/dncnn_*, unet_*, pix2pix_*)")
     parser.add_argument("--diffusion", action="store_true",
-                        help="add zero-shot diffusion restoration with the shipped unconditional prior (slow rows)")
+                        help="add zero-shot diffusion restoration with the shipped unconditional prior and the "
+                             "flow restorer trained for the hole (slow rows)")
     parser.add_argument("--diffusion-samples", type=int, default=16,
                         help="posterior samples averaged in the diffusion 'mean' rows (default 16)")
     parser.add_argument("--cgan-sweep", action="store_true",
@@ -96,7 +99,10 @@ def main(argv=None) -> int:
     if arguments.diffusion:
         from course_lib import diffusion_restoration
 
+        from course_lib import flow_restorer
+
         restorers += diffusion_restoration.shipped_restorers(num_samples=(1, arguments.diffusion_samples))
+        restorers += flow_restorer.shipped_restorers(num_samples=(1, arguments.diffusion_samples))
     print(f"{len(restorers)} restorers x {len(arguments.degradations)} degradations on the first {count} of "
           f"{len(dataset.x_test):,} held-out {items} (slow restorers: "
           f"{arguments.slow_images or count} {items}); parameters tuned on training digits only.\n")

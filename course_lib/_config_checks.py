@@ -1,7 +1,8 @@
 """One rule set for the fields of every training configuration in ``course_lib``.
 
 ``DCGANConfig`` (notebook 03), ``VAEConfig`` (05), ``DiffusionConfig`` (07),
-``LearnedRestorerConfig`` (09), ``Pix2PixConfig`` (10) and ``EvaluatorConfig`` (01) call these checks from their
+``LearnedRestorerConfig`` (09), ``Pix2PixConfig`` (10), ``FlowRestorerConfig`` (11) and ``EvaluatorConfig`` (01)
+call these checks from their
 ``__post_init__``, so a config that could not train, or would train into nonsense (a negative
 learning rate, an Adam beta of 5, a string where a flag belongs), is refused when it is built,
 with a ``ValueError`` that names the class and the field: ``DCGANConfig.learning_rate must be
@@ -127,3 +128,18 @@ def widths(config, field: str, *, lengths=None, maximum: int = MAX_WIDTH) -> Non
             or not all(_is_integer(entry) and 1 <= entry <= maximum for entry in entries):
         _refuse(config, field, expected)
     object.__setattr__(config, field, tuple(int(entry) for entry in entries))
+
+
+def diffusion_unet(config) -> None:
+    """The U-Net fields of notebook 07's network: ``widths`` (1 to 3 levels), an even
+    ``embedding_dim`` and ``groups`` that divide every width."""
+    widths(config, "widths", lengths=(1, 2, 3))
+    positive_integer(config, "embedding_dim", maximum=MAX_WIDTH)
+    if config.embedding_dim % 2:
+        raise ValueError(f"{type(config).__name__}.embedding_dim must be even, got {config.embedding_dim}.")
+    positive_integer(config, "groups")
+    # GroupNorm sees each width, and twice it where the way up concatenates a skip connection
+    if any(channels % min(config.groups, channels) for width in config.widths for channels in (width, 2 * width)):
+        raise ValueError(f"{type(config).__name__}.widths {config.widths} must each be a multiple of "
+                         f"groups={config.groups} or smaller than it, and so must twice each width (the way "
+                         f"up concatenates skip connections).")

@@ -87,18 +87,24 @@ def residual_block(x, embedding, width: int, groups: int, name: str):
 
 
 def build_unet(widths=(32, 64, 128), *, embedding_dim: int = 128, num_classes: int = 0, groups: int = 8,
-               image_shape=(28, 28, 1), name: str = "unet") -> keras.Model:
-    """A time-conditioned U-Net: inputs ``[x_t, t]`` (and ``label`` when ``num_classes > 0``), output
-    of the shape of ``x_t``.
+               image_shape=(28, 28, 1), condition_channels: int = 0, name: str = "unet") -> keras.Model:
+    """A time-conditioned U-Net: inputs ``[x_t, t]`` (and ``label`` when ``num_classes > 0``, then
+    ``condition`` when ``condition_channels > 0``), output of the shape of ``x_t``.
 
     One residual block per resolution on the way down (28, 14, 7 for three ``widths``), one in
     the middle, one per resolution on the way up after concatenating the skip connection.
     Time goes through :class:`SinusoidalEmbedding` and a two-layer MLP; a label (0 to
     ``num_classes``, where ``num_classes`` means "no label") adds a learned embedding to it.
+    A ``condition`` image (notebook 11's restorer reads the damaged digit and its mask) is
+    stacked onto ``x_t`` before the first convolution.
     The last convolution starts at zero, so the untrained network predicts 0.
 
     Introduced in notebook 07_diffusion_mnist.
     """
+    if isinstance(condition_channels, bool) or not isinstance(condition_channels, (int, np.integer)) \
+            or condition_channels < 0:
+        raise ValueError(f"condition_channels must be a non-negative integer (0: no condition), "
+                         f"got {condition_channels!r}.")
     x_in = keras.Input(image_shape, name="x_t")
     t_in = keras.Input((), name="t")
     inputs = [x_in, t_in]
@@ -110,8 +116,13 @@ def build_unet(widths=(32, 64, 128), *, embedding_dim: int = 128, num_classes: i
         inputs.append(label_in)
         embedding = embedding + layers.Embedding(num_classes + 1, embedding_dim, name="label_embedding")(label_in)
     embedding = layers.Activation("swish")(embedding)
+    h = x_in
+    if condition_channels:
+        condition_in = keras.Input(tuple(image_shape[:-1]) + (condition_channels,), name="condition")
+        inputs.append(condition_in)
+        h = layers.Concatenate(name="with_condition")([x_in, condition_in])
 
-    h = layers.Conv2D(widths[0], 3, padding="same", name="stem")(x_in)
+    h = layers.Conv2D(widths[0], 3, padding="same", name="stem")(h)
     skips = []
     for level, width in enumerate(widths):
         h = residual_block(h, embedding, width, groups, f"down{level}")
@@ -423,13 +434,7 @@ class DiffusionConfig:
         if (self.schedule, self.prediction) not in FAMILIES:
             raise ValueError(f"DiffusionConfig.schedule {self.schedule!r} with prediction {self.prediction!r} is "
                              f"not a supported pair; use one of {sorted(FAMILIES)}.")
-        checks.widths(self, "widths", lengths=(1, 2, 3))
-        checks.positive_integer(self, "embedding_dim", maximum=checks.MAX_WIDTH)
-        if self.embedding_dim % 2:
-            raise ValueError(f"DiffusionConfig.embedding_dim must be even, got {self.embedding_dim}.")
-        checks.positive_integer(self, "groups")
-        if any(width % min(self.groups, width) for width in self.widths):
-            raise ValueError(f"DiffusionConfig.widths {self.widths} must each be a multiple of groups={self.groups}.")
+        checks.diffusion_unet(self)
         checks.non_negative_integer(self, "num_classes", maximum=1000)
         checks.number(self, "label_dropout", 0.0, 1.0)
         checks.learning_rate(self, "learning_rate")

@@ -31,3 +31,16 @@ def flip_byte(path: pathlib.Path, offset: int | None = None) -> None:
     offset = len(content) // 2 if offset is None else offset
     content[offset] ^= 0xFF
     path.write_bytes(bytes(content))
+
+
+def perturb_weights(model, scale: float = 0.05, seed: int = 0):
+    """An untrained diffusion model made to say something: its network's and EMA copy's weights
+    moved by Gaussian noise of ``scale`` (the zero-initialised head otherwise predicts 0)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    perturbed = [value + scale * rng.standard_normal(value.shape).astype(value.dtype)
+                 for value in model.network.get_weights()]
+    model.network.set_weights(perturbed)
+    model.ema_network.set_weights(perturbed)
+    return model

@@ -11,18 +11,13 @@ from course_lib import degradations as deg
 from course_lib import diffusion, diffusion_restoration as dr
 from course_lib import diffusion_theory as theory
 from course_lib import posterior_sampling as ps
+from tests.conftest import perturb_weights
 
 
 @pytest.fixture(scope="module")
 def model():
     config = diffusion.DiffusionConfig(widths=(8, 16), embedding_dim=16, groups=4, num_classes=0)
-    built = diffusion.build_diffusion(config)
-    rng = np.random.default_rng(0)
-    perturbed = [value + 0.05 * rng.standard_normal(value.shape).astype(value.dtype)
-                 for value in built.network.get_weights()]      # untrained, the zero-initialised head is silent
-    built.network.set_weights(perturbed)
-    built.ema_network.set_weights(perturbed)
-    return built
+    return perturb_weights(diffusion.build_diffusion(config))
 
 
 @pytest.fixture(scope="module")

@@ -511,7 +511,7 @@ def test_a_family_config_that_records_its_epochs_continues_with_more_epochs(tmp_
 
 
 def test_every_loader_hands_its_training_images_to_load_or_train(monkeypatch):
-    from course_lib import diffusion, diffusion_restoration, gan, learned_restoration, pix2pix, vae
+    from course_lib import diffusion, diffusion_restoration, flow_restorer, gan, learned_restoration, pix2pix, vae
 
     class Stop(Exception):
         pass
@@ -530,7 +530,8 @@ def test_every_loader_hands_its_training_images_to_load_or_train(monkeypatch):
                ("flow_mnist_unconditional", lambda: diffusion_restoration.load_prior(retrain=True, images=images)),
                ("unet_hole_12", lambda: learned_restoration.load_learned_restorer("unet_hole_12", retrain=True,
                                                                                    images=images)),
-               ("pix2pix_hole_12", lambda: pix2pix.load_pix2pix(retrain=True, images=images))]
+               ("pix2pix_hole_12", lambda: pix2pix.load_pix2pix(retrain=True, images=images)),
+               ("flow_restorer_hole_12", lambda: flow_restorer.load_flow_restorer(retrain=True, images=images))]
     for name, load in loaders:
         with pytest.raises(Stop):
             load()
