@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from course_lib import diffusion, diffusion_theory, evaluator, exercises, gan, gan_theory, learned_restoration
-from course_lib import pix2pix, vae, vae_theory, viz
+from course_lib import flow_restorer, pix2pix, vae, vae_theory, viz
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAN, INF = float("nan"), float("inf")
@@ -229,7 +229,8 @@ def test_every_shipped_manifest_config_passes_the_rules():
                "evaluator_fashion_mnist": evaluator.EvaluatorConfig,
                "pix2pix_hole_12": pix2pix.Pix2PixConfig, "vae_mnist_latent2": vae.VAEConfig,
                "vae_mnist_latent16": vae.VAEConfig, "flow_mnist": diffusion.DiffusionConfig,
-               "flow_mnist_unconditional": diffusion.DiffusionConfig}
+               "flow_mnist_unconditional": diffusion.DiffusionConfig,
+               "flow_restorer_hole_12": flow_restorer.FlowRestorerConfig}
     for path in sorted(training.pretrained_dir().glob("*.json")):
         recorded = json.loads(path.read_text())["config"]
         config_class = classes.get(path.stem, learned_restoration.LearnedRestorerConfig)
