@@ -50,7 +50,8 @@ SYLLABUS = (
     Lesson("10", "gan_restoration", "GAN restoration",
            "a pix2pix-style conditional GAN; the perception-distortion trade-off"),
     Lesson("11", "diffusion_restoration", "Diffusion restoration",
-           "zero-shot posterior sampling with a generative prior: RePaint, DPS, sample means and uncertainty"),
+           ("zero-shot posterior sampling with a generative prior: RePaint, DPS, sample means and uncertainty; "
+            "a flow restorer trained for the hole")),
     Lesson("12", "evaluation", "Evaluation", "MSE, PSNR, SSIM, FID/KID, recognition rate, human evaluation"),
     Lesson("13", "choosing_methods_and_challenges", "Choosing methods and challenges",
            "a measured decision table; overfitting, memorisation, data scarcity, misuse"),

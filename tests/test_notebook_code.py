@@ -36,7 +36,8 @@ EXPECTED = {
                            "course_lib.diffusion.Diffusion"],
     "09_cnn_restoration": ["course_lib.learned_restoration.build_dncnn", "course_lib.learned_restoration.build_unet"],
     "10_gan_restoration": ["course_lib.pix2pix.build_patch_discriminator", "course_lib.pix2pix.Pix2Pix"],
-    "11_diffusion_restoration": ["course_lib.posterior_sampling.inpaint", "course_lib.posterior_sampling.dps"],
+    "11_diffusion_restoration": ["course_lib.posterior_sampling.inpaint", "course_lib.posterior_sampling.dps",
+                                 "course_lib.flow_restorer.FlowRestorer"],
 }
 
 
