@@ -298,7 +298,7 @@ def flow_restorer(model: FlowRestorer, *, num_samples: int = 1, name: str | None
 def load_flow_restorer(retrain: bool = False, *, config: FlowRestorerConfig | None = None, images=None,
                        model_class=None, workdir=None, verbose="auto"):
     """The shipped :data:`SHIPPED_NAME` (EMA weights, sha256 checked) or, with ``retrain``, one
-    trained now on ``images`` (default: the 8,000 training digits; about 26 minutes on 2 CPU
+    trained now on ``images`` (default: the 8,000 training digits; about 23 minutes on 2 CPU
     cores), resumably in ``workdir``: ``(model, manifest_or_None)``. ``model_class``: as
     :func:`build_flow_restorer`'s.
 
